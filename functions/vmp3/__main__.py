@@ -1,0 +1,3 @@
+from vmp3.cli.main import main
+
+raise SystemExit(main())

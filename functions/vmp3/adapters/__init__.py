@@ -1,0 +1,1 @@
+"""Adapters: the real S3, Redis and RabbitMQ behind small interfaces, chosen by URL."""

@@ -1,0 +1,99 @@
+"""S3 (or LocalStack's S3, chosen by endpoint URL): presigned URLs, downloads, atomic uploads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from vmp3.errors import Unavailable
+
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+# Multipart above 64 MiB; each part is its own retried request and S3 publishes the
+# object only when CompleteMultipartUpload succeeds, so a reader never sees half an MP3.
+_TRANSFER = TransferConfig(multipart_threshold=64 * 1024**2, multipart_chunksize=16 * 1024**2,
+                           max_concurrency=4)
+
+
+@contextmanager
+def _translated(action: str) -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        raise Unavailable(f"object storage refused to {action}: "
+                          f"{exc.response.get('Error', {}).get('Code', 'error')}") from exc
+    except BotoCoreError as exc:
+        raise Unavailable(f"object storage cannot be reached to {action}") from exc
+
+
+class ObjectStore:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._s3 = client
+        self.bucket = bucket
+
+    @classmethod
+    def connect(cls, bucket: str, region: str, endpoint_url: str | None) -> ObjectStore:
+        config = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5},
+                        s3={"addressing_style": "path"} if endpoint_url else {},
+                        connect_timeout=5, read_timeout=60)
+        client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+        return cls(client, bucket)
+
+    def presigned_post(self, key: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
+        """A browser-usable POST for exactly ``key``, refusing bodies over ``max_bytes``."""
+        with _translated("sign an upload"):
+            post: dict[str, Any] = self._s3.generate_presigned_post(
+                Bucket=self.bucket, Key=key, ExpiresIn=expires_s,
+                Conditions=[["content-length-range", 1, max_bytes]])
+        return post
+
+    def presigned_get(self, key: str, download_name: str, expires_s: int) -> str:
+        with _translated("sign a download"):
+            url: str = self._s3.generate_presigned_url(
+                "get_object", ExpiresIn=expires_s,
+                Params={"Bucket": self.bucket, "Key": key,
+                        "ResponseContentDisposition": download_name,
+                        "ResponseContentType": "audio/mpeg"})
+        return url
+
+    def size_of(self, key: str) -> int | None:
+        """The object's size, or None when there is no such object."""
+        try:
+            head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise Unavailable("object storage refused to describe an object") from exc
+        except BotoCoreError as exc:
+            raise Unavailable("object storage cannot be reached") from exc
+        return int(head["ContentLength"])
+
+    def download(self, key: str, destination: Path) -> None:
+        with _translated("read the upload"):
+            self._s3.download_file(self.bucket, key, str(destination), Config=_TRANSFER)
+
+    def upload(self, source: Path, key: str, metadata: dict[str, str]) -> None:
+        with _translated("store the MP3"):
+            self._s3.upload_file(str(source), self.bucket, key, Config=_TRANSFER,
+                                 ExtraArgs={"ContentType": "audio/mpeg", "Metadata": metadata})
+
+    def delete(self, key: str) -> None:
+        with _translated("delete an object"):
+            self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def exists(self, key: str) -> bool:
+        return self.size_of(key) is not None
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if missing (local emulation only; the CDK stack owns it on AWS)."""
+        try:
+            self._s3.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            with _translated("create the bucket"):
+                self._s3.create_bucket(Bucket=self.bucket)

@@ -1,0 +1,1 @@
+"""The HTTP functions as FastAPI app factories; Mangum wraps them for Lambda."""

@@ -1,0 +1,1 @@
+"""The ``vmp3`` command."""

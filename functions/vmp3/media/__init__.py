@@ -1,0 +1,1 @@
+"""The conversion core: probe, plan, run FFmpeg, validate. Used by every function and the CLI."""

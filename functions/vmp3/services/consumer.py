@@ -1,0 +1,132 @@
+"""The long-running converter (Fargate and local): one job at a time, manual ack.
+
+FFmpeg runs in a worker thread while this thread keeps pika's connection alive
+(heartbeats), and the ack travels back through ``add_callback_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from vmp3.adapters.broker import connection_parameters, declare
+from vmp3.errors import Unavailable
+from vmp3.observability import get_logger, job_context
+from vmp3.services import conversion
+from vmp3.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+RECONNECT_DELAY_S = 2.0
+RETRY_DELAY_S = 2.0  # before handing back a job whose storage or cache was down
+
+
+@dataclass
+class _Delivery:
+    tag: int
+    body: bytes
+    thread: threading.Thread | None = None
+    outcome: str = ""
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Consumer:
+    def __init__(self, ctx: ServiceContext, grace_s: float = 60.0) -> None:
+        self._ctx = ctx
+        self._grace_s = grace_s
+        self._stopping = threading.Event()
+        self._current: _Delivery | None = None
+        self._logger = get_logger("vmp3-converter", ctx.settings.log_level)
+        self.processed = 0
+
+    def stop(self, *_args: Any) -> None:
+        """Stop taking work; the job in hand finishes (or is handed back after the grace)."""
+        self._stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, max_jobs: int | None = None) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._consume(max_jobs)
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                log.warning("broker connection lost (%s); reconnecting", exc)
+                self._stopping.wait(RECONNECT_DELAY_S)
+            if max_jobs is not None and self.processed >= max_jobs:
+                return
+
+    def _consume(self, max_jobs: int | None) -> None:
+        connection = pika.BlockingConnection(connection_parameters(self._ctx.settings.amqp_url))
+        try:
+            channel = connection.channel()
+            declare(channel, self._ctx.topology)
+            channel.basic_qos(prefetch_count=1)
+            tag = channel.basic_consume(self._ctx.topology.queue, self._on_message(connection))
+            while not self._stopping.is_set():
+                connection.process_data_events(time_limit=0.5)
+                if max_jobs is not None and self.processed >= max_jobs and self._current is None:
+                    break
+            channel.basic_cancel(tag)
+            self._finish_current(connection)
+        finally:
+            if connection.is_open:
+                connection.close()
+
+    def _on_message(self, connection: pika.BlockingConnection) -> Any:
+        def on_message(channel: Any, method: Any, _props: Any, body: bytes) -> None:
+            delivery = _Delivery(tag=method.delivery_tag, body=body)
+            delivery.thread = threading.Thread(
+                target=self._work, args=(connection, channel, delivery), daemon=True)
+            self._current = delivery
+            delivery.thread.start()
+        return on_message
+
+    def _work(self, connection: Any, channel: Any, delivery: _Delivery) -> None:
+        settle = self._settle(delivery)
+        connection.add_callback_threadsafe(lambda: settle(channel))
+
+    def _settle(self, delivery: _Delivery) -> Any:
+        outcome = self._outcome(delivery.body)
+        delivery.outcome = outcome
+
+        def settle(channel: Any) -> None:
+            if outcome == "retry":
+                channel.basic_nack(delivery.tag, requeue=True)
+            elif outcome == conversion.Outcome.FAILED:
+                channel.basic_reject(delivery.tag, requeue=False)  # to the dead-letter queue
+            else:
+                channel.basic_ack(delivery.tag)
+            self.processed += 1
+            self._current = None
+            delivery.done.set()
+        return settle
+
+    def _outcome(self, body: bytes) -> str:
+        message = conversion.parse_message(body)
+        if message is None:
+            return conversion.Outcome.FAILED
+        with job_context(self._logger, message.job_id):
+            try:
+                return conversion.process(self._ctx, message)
+            except Unavailable as exc:
+                log.warning("job handed back: %s", exc.message)
+                time.sleep(RETRY_DELAY_S)
+                return "retry"
+            except Exception:
+                log.exception("unexpected converter error; job handed back")
+                time.sleep(RETRY_DELAY_S)
+                return "retry"
+
+    def _finish_current(self, connection: pika.BlockingConnection) -> None:
+        """Let the job in hand settle within the grace period; otherwise it is redelivered."""
+        deadline = time.monotonic() + self._grace_s
+        while self._current is not None and time.monotonic() < deadline:
+            connection.process_data_events(time_limit=0.5)

@@ -1,0 +1,93 @@
+"""Conversion service: one queue message in, one stored MP3 and a final job state out.
+
+Both entry points (the long-running consumer and the Lambda handler for ``aws:rmq``
+batches) call ``process``; they differ only in how they ack.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from enum import StrEnum
+
+from vmp3.errors import MediaError, Vmp3Error
+from vmp3.jobs import ConvertMessage, Job, Status
+from vmp3.services.context import ServiceContext
+from vmp3.workspace import job_dir
+
+log = logging.getLogger(__name__)
+PROGRESS_MIN_INTERVAL_S = 0.5
+
+
+class Outcome(StrEnum):
+    DONE = "done"  # ack
+    SKIPPED = "skipped"  # already final: ack, do nothing
+    FAILED = "failed"  # the input is bad: job failed, message to the dead-letter queue
+
+
+def process(ctx: ServiceContext, message: ConvertMessage) -> Outcome:
+    """Convert one job. Infrastructure errors propagate so the message is redelivered."""
+    job = ctx.jobs.get(message.job_id) or _rebuilt(ctx, message)
+    if job.status.is_final:
+        return Outcome.SKIPPED
+    ctx.jobs.advance(job, Status.RUNNING, progress=0)
+    try:
+        summary = _convert_and_store(ctx, message)
+    except MediaError as exc:
+        ctx.jobs.fail(job, exc.code, exc.message)
+        log.warning("conversion refused", extra={"job_id": job.id, "code": exc.code})
+        return Outcome.FAILED
+    except Vmp3Error as exc:
+        if exc.code == "internal":
+            ctx.jobs.fail(job, exc.code, exc.message)
+            log.error("conversion failed", extra={"job_id": job.id, "error": exc.message})
+            return Outcome.FAILED
+        raise
+    ctx.jobs.advance(job, Status.DONE, progress=100, result=summary)
+    return Outcome.DONE
+
+
+def _rebuilt(ctx: ServiceContext, message: ConvertMessage) -> Job:
+    """Recreate a record Redis lost: the message carries everything the job needs."""
+    job = Job(id=message.job_id, owner=message.owner, filename=message.filename,
+              options=message.options, status=Status.QUEUED)
+    ctx.jobs.create(job)
+    return job
+
+
+def _convert_and_store(ctx: ServiceContext, message: ConvertMessage) -> dict[str, object]:
+    started = time.monotonic()
+    with job_dir(message.job_id, ctx.settings.work_dir) as workdir:
+        source = workdir / "source"
+        ctx.objects.download(message.source_key, source)
+        result = ctx.converter.convert(source, message.options, workdir,
+                                       on_progress=ProgressReporter(ctx, message.job_id))
+        ctx.objects.upload(result.output, message.output_key, {"job-id": message.job_id})
+    summary = result.summary()
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    return summary
+
+
+class ProgressReporter:
+    """Writes progress to Redis at most every half second: FFmpeg reports far more often."""
+
+    def __init__(self, ctx: ServiceContext, job_id: str) -> None:
+        self._ctx = ctx
+        self._job_id = job_id
+        self._last_write = 0.0
+
+    def __call__(self, percent: int | None) -> None:
+        now = time.monotonic()
+        if percent is not None and now - self._last_write < PROGRESS_MIN_INTERVAL_S:
+            return
+        self._last_write = now
+        self._ctx.jobs.report_progress(self._job_id, percent)
+
+
+def parse_message(body: bytes) -> ConvertMessage | None:
+    """The message, or None for a body no producer of ours could have sent."""
+    try:
+        return ConvertMessage.model_validate_json(body)
+    except ValueError:
+        log.error("unreadable queue message dropped to the dead-letter queue")
+        return None

@@ -1,0 +1,1 @@
+"""The vmp3 CDK app: one construct per concern, wired by ``Vmp3Stack``."""
