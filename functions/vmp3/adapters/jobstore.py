@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from vmp3.errors import NotFound, Unavailable
 from vmp3.jobs import Job, JobError, Status
@@ -132,7 +133,7 @@ class JobStore:
             return bool(self._redis.ping())
 
 
-def _fields(job: Job) -> dict[str | bytes, str | bytes | int | float]:
+def _fields(job: Job) -> dict[FieldT, EncodableT]:
     return {"rank": job.status.rank, "job": job.model_dump_json(),
             "progress": _progress_field(job.progress)}
 

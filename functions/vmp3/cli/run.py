@@ -37,11 +37,13 @@ def local(action: str, args: argparse.Namespace) -> int:
 def serve_gateway(port: int) -> int:
     import uvicorn
 
-    from vmp3.local.gateway import LocalGateway, UsagePlan
+    from vmp3.local.gateway import LocalGateway, UsagePlan, function_handlers
+    from vmp3.services.context import ServiceContext
 
     state = stack.StackState.load(stack.state_dir())
+    handlers = function_handlers(ServiceContext(get_settings()))
     plan = UsagePlan(**_plan_overrides())
-    app = LocalGateway({state.api_key: state.key_id}, plan).app()
+    app = LocalGateway({state.api_key: state.key_id}, handlers, plan).app()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     return 0
 

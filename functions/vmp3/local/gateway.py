@@ -12,7 +12,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +23,15 @@ from starlette.routing import Route as StarletteRoute
 
 from vmp3 import lambdas
 from vmp3.api.common import error_body
+from vmp3.lambdas import LambdaHandler
 from vmp3.routes import ROUTES, Function, Route
+from vmp3.services.context import ServiceContext
 
-LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
-HANDLERS: dict[Function, LambdaHandler] = {
-    Function.UPLOAD: lambdas.upload_handler,
-    Function.GATEWAY: lambdas.gateway_handler,
-}
+
+def function_handlers(ctx: ServiceContext) -> dict[Function, LambdaHandler]:
+    """The Lambda handlers API Gateway would invoke, over one local context."""
+    return {Function.UPLOAD: lambdas.build_upload_handler(ctx),
+            Function.GATEWAY: lambdas.build_gateway_handler(ctx)}
 
 
 @dataclass
@@ -69,12 +70,12 @@ def _matcher(route: Route) -> re.Pattern[str]:
 
 
 class LocalGateway:
-    def __init__(self, api_keys: dict[str, str], plan: UsagePlan | None = None,
-                 handlers: dict[Function, LambdaHandler] | None = None) -> None:
+    def __init__(self, api_keys: dict[str, str], handlers: dict[Function, LambdaHandler],
+                 plan: UsagePlan | None = None) -> None:
         self._keys = api_keys  # API key value -> key id (the owner)
         self._plan = plan or UsagePlan()
         self._buckets: dict[str, TokenBucket] = {}
-        self._handlers = handlers or HANDLERS
+        self._handlers = handlers
         self._routes = [(route, _matcher(route)) for route in ROUTES]
 
     def app(self) -> Starlette:

@@ -12,7 +12,8 @@ def out_time_s(line: str) -> float | None:
     for key in _OUT_TIME_KEYS:
         if line.startswith(key):
             value = line[len(key):].strip()
-            return int(value) / 1_000_000 if value.lstrip("-").isdigit() else None
+            # FFmpeg prints N/A, or a negative time before the first packet: neither is progress.
+            return int(value) / 1_000_000 if value.isdigit() else None
     return None
 
 
