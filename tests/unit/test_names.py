@@ -1,5 +1,4 @@
 import pytest
-
 from vmp3.jobs import Job
 from vmp3.services.downloads import content_disposition, download_stem
 from vmp3.services.uploads import clean_filename

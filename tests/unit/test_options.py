@@ -1,6 +1,5 @@
 import pytest
 from pydantic import ValidationError
-
 from vmp3.media.options import ConversionOptions, nearest_mp3_rate
 
 

@@ -54,6 +54,28 @@ IMAGE_DEMUXER_SUFFIX = "_pipe"
 IMAGE_DEMUXERS = frozenset({"image2", "gif", "apng", "webp", "ico", "svg"})
 
 
+# Text formats that only point at other media. Newer FFmpeg no longer recognises some
+# of them under a video file name; they are refused by content before FFmpeg sees them.
+_REFERENCE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"#EXTM3U", "hls"),
+    (b"ffconcat version", "concat"),
+    (b"[playlist]", "pls playlist"),
+    (b"<?xml", "xml (DASH or playlist)"),
+    (b"<MPD", "dash"),
+    (b"<smil", "smil playlist"),
+)
+SNIFF_BYTES = 64
+
+
+def reference_format(head: bytes) -> str | None:
+    """The name of the playlist-like format ``head`` starts with, if any."""
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    for signature, name in _REFERENCE_SIGNATURES:
+        if stripped[: len(signature)].lower() == signature.lower():
+            return name
+    return None
+
+
 def is_image_demuxer(name: str) -> bool:
     return name in IMAGE_DEMUXERS or name.endswith(IMAGE_DEMUXER_SUFFIX)
 

@@ -63,6 +63,10 @@ def probe(path: Path, ffprobe: Path, scratch_dir: Path) -> ProbeResult:
     size = path.stat().st_size
     if size == 0:
         raise NotMedia("the file is empty")
+    with path.open("rb") as handle:
+        pointer_format = formats.reference_format(handle.read(formats.SNIFF_BYTES))
+    if pointer_format is not None:
+        raise UnsupportedFormat(_refers_elsewhere(pointer_format))
     completed = run_tool(
         [ffprobe, "-v", "error", "-hide_banner", *formats.hardening_input_args(),
          "-of", "json", "-show_format", "-show_streams", f"file:{path}"],
@@ -80,12 +84,14 @@ def _probe_failure(path: Path, stderr: str) -> Exception:
         demuxer = refused.group("demuxer")
         if formats.is_image_demuxer(demuxer):
             return NotMedia(f"this is a still image ({demuxer.removesuffix('_pipe')}), not a video")
-        return UnsupportedFormat(
-            f"'{demuxer}' input is not accepted: it refers to other files or URLs"
-        )
+        return UnsupportedFormat(_refers_elsewhere(demuxer))
     if isobmff.is_cut_short(path):
         return Truncated("the file ends early: it was cut off before its index was written")
     return NotMedia("this is not a video or audio file vmp3 can read")
+
+
+def _refers_elsewhere(kind: str) -> str:
+    return f"'{kind}' input is not accepted: it refers to other files or URLs"
 
 
 def _parse(data: dict[str, Any], size: int) -> ProbeResult:
