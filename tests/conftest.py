@@ -91,3 +91,14 @@ def ctx(settings: Settings) -> Iterator[ServiceContext]:
     services.declare_topology(settings.amqp_url, context.topology)
     yield context
     services.delete_topology(settings.amqp_url, context.topology)
+
+
+@pytest.fixture
+def fresh_ctx(settings: Settings) -> Iterator[ServiceContext]:
+    """A context with its own queue, for tests that count messages."""
+    context = ServiceContext(settings.model_copy(
+        update={"queue_name": f"{settings.queue_name}.{uuid.uuid4().hex[:8]}"}))
+    context.objects.ensure_bucket()
+    services.declare_topology(settings.amqp_url, context.topology)
+    yield context
+    services.delete_topology(settings.amqp_url, context.topology)

@@ -7,7 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from vmp3.errors import ConversionTimeout, NoAudio, NotMedia, Truncated, UnsupportedFormat
+from vmp3.errors import (
+    ConversionTimeout,
+    MediaError,
+    NoAudio,
+    NotMedia,
+    Truncated,
+    UnsupportedFormat,
+)
 from vmp3.media.convert import ConversionResult, Converter
 from vmp3.media.options import MP3_SAMPLE_RATES, ConversionOptions
 from vmp3.media.tools import locate
@@ -130,7 +137,7 @@ def test_playlists_naming_local_media_are_unsupported(converter: Converter, tmp_
     target = media.video_with_tone(tmp_path / "real.mp4", 1)
     source = tmp_path / "upload.mp4"
     source.write_text(playlist(kind, target))
-    with pytest.raises(UnsupportedFormat, match="hls|concat"):
+    with pytest.raises(UnsupportedFormat, match=r"hls|concat"):
         convert(converter, source, tmp_path)
 
 
@@ -210,7 +217,7 @@ def test_corpus_core(converter: Converter, tmp_path: Path, entry: media.CorpusEn
     """The core alone on every corpus file; e2e repeats this through the whole stack."""
     source = media.MEDIA_DIR / entry.file
     if entry.expect == "reject":
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(MediaError) as refused:
             convert(converter, source, tmp_path)
         assert getattr(refused.value, "code", "") in {"no_audio", "undecodable_audio",
                                                       "not_media", "truncated"}
