@@ -19,9 +19,13 @@ def test_mp4_cut_before_its_index_is_told_from_junk(tmp_path: Path) -> None:
     cut.write_bytes(box(b"ftyp", b"isom\x00\x00\x02\x00") + box(b"mdat", b"x" * 100, 50_000))
     empty_mdat = tmp_path / "stub.mp4"
     empty_mdat.write_bytes(box(b"ftyp", b"isom\x00\x00\x02\x00") + struct.pack(">I4s", 0, b"mdat"))
+    unfinished = tmp_path / "unfinished.mp4"
+    unfinished.write_bytes(box(b"ftyp", b"isom\x00\x00\x02\x00") + struct.pack(">I4s", 0, b"mdat")
+                           + b"\x01" * 500)
     text = tmp_path / "text.mp4"
     text.write_bytes(b"hello, this is text and not a box at all\n" * 3)
     assert isobmff.is_cut_short(cut)
+    assert isobmff.is_cut_short(unfinished)
     assert not isobmff.is_cut_short(empty_mdat)
     assert not isobmff.is_cut_short(text)
 

@@ -86,7 +86,8 @@ def _probe_failure(path: Path, stderr: str) -> Exception:
             return NotMedia(f"this is a still image ({demuxer.removesuffix('_pipe')}), not a video")
         return UnsupportedFormat(_refers_elsewhere(demuxer))
     if isobmff.is_cut_short(path):
-        return Truncated("the file ends early: it was cut off before its index was written")
+        return Truncated("the file is cut short: its index (moov) is missing, so the upload "
+                         "was cut off or the recording was never finished")
     return NotMedia("this is not a video or audio file vmp3 can read")
 
 
