@@ -6,15 +6,10 @@ import base64
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-
-from tests.support import media, services
-from tests.support.jobs import new_owner, uploaded_job
 from vmp3 import lambdas
 from vmp3.errors import NotMedia, SourceMissing, Unavailable
 from vmp3.jobs import ConvertMessage, Job, Status
@@ -22,6 +17,10 @@ from vmp3.media.options import ConversionOptions
 from vmp3.services import conversion, uploads
 from vmp3.services.consumer import Consumer
 from vmp3.services.context import ServiceContext
+
+from tests.support import media, services
+from tests.support.jobs import new_owner, uploaded_job
+from tests.support.stack import start_converter
 
 
 def depth(ctx: ServiceContext, dead: bool = False) -> int:
@@ -105,21 +104,12 @@ def test_consumer_dead_letters_a_failed_conversion(fresh_ctx: ServiceContext,
     assert not fresh_ctx.objects.exists(job.output_key)
 
 
-def worker_env(ctx: ServiceContext) -> dict[str, str]:
-    s = ctx.settings
-    return {**os.environ, "VMP3_S3_ENDPOINT_URL": s.s3_endpoint_url or "",
-            "VMP3_BUCKET": s.bucket, "VMP3_QUEUE_NAME": s.queue_name,
-            "VMP3_REDIS_URL": s.redis_url, "VMP3_AMQP_URL": s.amqp_url,
-            "VMP3_WORK_DIR": str(s.work_dir)}
-
-
 def test_converter_killed_mid_job_is_redelivered_and_completes_once(
         fresh_ctx: ServiceContext, tmp_path: Path) -> None:
     source = media.video_with_tone(tmp_path / "long.mp4", 240)
     job = uploaded_job(fresh_ctx, source, quality=0)
     uploads.start_job(fresh_ctx, job)
-    victim = subprocess.Popen([sys.executable, "-m", "vmp3", "worker"], env=worker_env(fresh_ctx),
-                              start_new_session=True)
+    victim = start_converter(fresh_ctx)
     _wait_for(lambda: fresh_ctx.jobs.get_owned(job.id, job.owner).status == Status.RUNNING)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()

@@ -50,7 +50,7 @@ class ObjectStore:
         with _translated("sign an upload"):
             post: dict[str, Any] = self._s3.generate_presigned_post(
                 Bucket=self.bucket, Key=key, ExpiresIn=expires_s,
-                Conditions=[["content-length-range", 1, max_bytes]])
+                Conditions=[["content-length-range", 0, max_bytes]])
         return post
 
     def presigned_get(self, key: str, download_name: str, expires_s: int) -> str:

@@ -6,6 +6,7 @@ handler AWS would call, so the local stack runs the deployed code path.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import math
 import re
@@ -95,7 +96,7 @@ class LocalGateway:
             return JSONResponse(error_body("not_found", "no such route"), 404)
         route, params = found
         event = await _event(request, route, params, key_id)
-        result = await run_in_threadpool(self._handlers[route.function], event, None)
+        result = await run_in_threadpool(_invoke, self._handlers[route.function], event)
         return _response(result)
 
     def _bucket(self, key_id: str) -> TokenBucket:
@@ -109,6 +110,21 @@ class LocalGateway:
             if match and route.method == method:
                 return route, match.groupdict()
         return None
+
+
+_thread_state = threading.local()
+
+
+def _invoke(handler: LambdaHandler, event: dict[str, Any]) -> dict[str, Any]:
+    """Call a Lambda handler the way the Lambda runtime does: in a thread with an event loop.
+
+    Mangum asks for the thread's current loop; worker threads have none until given one.
+    """
+    loop = getattr(_thread_state, "loop", None)
+    if loop is None:
+        loop = _thread_state.loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return handler(event, None)
 
 
 async def _event(request: Request, route: Route, params: dict[str, str],
