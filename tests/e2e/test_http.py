@@ -24,7 +24,8 @@ CORPUS = media.corpus()
 
 @pytest.fixture(scope="module")
 def stack(ctx: ServiceContext) -> Iterator[RunningStack]:
-    keys = {f"key-{uuid.uuid4().hex}": "alice", f"key-{uuid.uuid4().hex}": "bob"}
+    alice_key, bob_key = (f"key-{uuid.uuid4().hex}" for _ in range(2))
+    keys = {alice_key: "alice", bob_key: "bob"}
     with running_stack(ctx, keys, converters=2) as running:
         yield running
 
