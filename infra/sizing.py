@@ -73,3 +73,25 @@ def converter_sizing(max_upload_bytes: int, max_duration_s: float) -> ConverterS
 
 def _round_up(value: int, step: int) -> int:
     return -(-value // step) * step
+
+
+@dataclass(frozen=True, slots=True)
+class UploadSizing:
+    memory_mb: int
+    ephemeral_mb: int
+    timeout_s: int
+
+
+# The upload function downloads the whole upload to probe it (FFmpeg reads local files only).
+UPLOAD_MEMORY_MB = 1024
+PROBE_S = 30.0
+
+
+def upload_sizing(max_upload_bytes: int) -> UploadSizing:
+    transfer_s = max_upload_bytes / MB / S3_MB_PER_S
+    timeout_s = _round_up(math.ceil((transfer_s + PROBE_S + OVERHEAD_S) * SAFETY), 30)
+    ephemeral_mb = max(_round_up(math.ceil(max_upload_bytes * 1.1 / 1024**2), 256),
+                       LAMBDA_MIN_EPHEMERAL_MB)
+    if timeout_s > LAMBDA_MAX_TIMEOUT_S or ephemeral_mb > LAMBDA_MAX_EPHEMERAL_MB:
+        raise ValueError("max_upload_bytes is too large for the upload function to probe")
+    return UploadSizing(memory_mb=UPLOAD_MEMORY_MB, ephemeral_mb=ephemeral_mb, timeout_s=timeout_s)
