@@ -57,21 +57,21 @@ class FunctionBundler:
     def __init__(self, function: str) -> None:
         self.function = function
 
-    def try_bundle(self, output_dir: str, *, image: Any = None, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
         out = Path(output_dir)
         shutil.copytree(dependencies_dir(), out, dirs_exist_ok=True, ignore=IGNORED)
         (out / ".complete").unlink(missing_ok=True)
         shutil.copytree(FUNCTIONS / "vmp3", out / "vmp3", dirs_exist_ok=True, ignore=IGNORED)
         source = FUNCTIONS / self.function
         if not (source / "handler.py").is_file():
-            raise FileNotFoundError(f"{source}/handler.py is missing: cannot bundle {self.function}")
+            raise FileNotFoundError(f"{source}/handler.py is missing: cannot bundle it")
         shutil.copytree(source, out, dirs_exist_ok=True, ignore=IGNORED)
         return True
 
 
 @jsii.implements(ILocalBundling)
 class LayerBundler:
-    def try_bundle(self, output_dir: str, *, image: Any = None, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
         subprocess.run([sys.executable, str(LAYER_DIR / "build.py"), "--out", output_dir],
                        check=True)
         return True

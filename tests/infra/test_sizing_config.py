@@ -42,12 +42,12 @@ def test_context_is_typed() -> None:
     assert config.high_availability is True
 
 
-@pytest.mark.parametrize("context", [
-    {"vmp3:stage": "Prod-1"},
-    {"vmp3:maxUploadBytes": "-1"},
-    {"vmp3:allowedOrigins": ["*"]},
-    {"vmp3:highAvailability": "yes"},
+@pytest.mark.parametrize(("context", "error"), [
+    ({"vmp3:stage": "Prod-1"}, "stage"),
+    ({"vmp3:maxUploadBytes": "-1"}, "max_upload_bytes"),
+    ({"vmp3:allowedOrigins": ["*"]}, "origin"),
+    ({"vmp3:highAvailability": "yes"}, "true or false"),
 ])
-def test_bad_context_is_refused(context: dict[str, object]) -> None:
-    with pytest.raises(ValueError):
+def test_bad_context_is_refused(context: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
         StackConfig.from_context(App(context=context).node)

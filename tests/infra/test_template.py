@@ -185,7 +185,8 @@ def test_api_requires_keys_on_every_route(synth: Synth) -> None:
 
 
 def test_api_resources_follow_the_route_table(synth: Synth) -> None:
-    parts = {r["Properties"]["PathPart"] for r in synth.of_type("AWS::ApiGateway::Resource").values()}
+    resources = synth.of_type("AWS::ApiGateway::Resource").values()
+    parts = {r["Properties"]["PathPart"] for r in resources}
     expected = {part for route in ROUTES for part in route.path.strip("/").split("/")}
     assert parts == expected
 

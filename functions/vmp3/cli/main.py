@@ -31,7 +31,8 @@ def _add_local(commands: Any) -> None:
     actions = local.add_subparsers(dest="action", required=True)
     up = actions.add_parser("up", help="start LocalStack, the gateway and converters")
     up.add_argument("--converters", type=int, default=1)
-    up.add_argument("--port", type=int, default=8080)
+    up.add_argument("--port", type=int, default=None,
+                    help="gateway port (default 8080, or a free one if 8080 is taken)")
     actions.add_parser("down", help="stop what 'up' started")
     actions.add_parser("status", help="what is running")
     serve = actions.add_parser("serve-gateway", help=argparse.SUPPRESS)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pika
 
 from vmp3.adapters.broker import connection_parameters, declare
+from vmp3.errors import Unavailable
 from vmp3.local import stack
 from vmp3.local.stack import StackState
 from vmp3.services.context import ServiceContext
@@ -26,9 +27,11 @@ def _alive(state: StackState, name: str) -> bool:
     return pid is not None and stack.pid_alive(pid)
 
 
-def up(converters: int = 1, port: int = DEFAULT_PORT) -> StackState:
+def up(converters: int = 1, port: int | None = None) -> StackState:
+    """Start what is not running; ``port`` None means 8080, or a free port if 8080 is taken."""
     state_path = stack.state_dir()
     state = StackState.load(state_path)
+    port = _gateway_port(state, port)
     stack.ensure_service("Redis", 6379, stack.REDIS_START)
     stack.ensure_service("RabbitMQ", 5672, stack.RABBITMQ_START)
     localstack_pid = stack.start_localstack(state_path)
@@ -44,6 +47,17 @@ def up(converters: int = 1, port: int = DEFAULT_PORT) -> StackState:
     _start_converters(state, state_path, env, converters)
     state.save(state_path)
     return state
+
+
+def _gateway_port(state: StackState, wanted: int | None) -> int:
+    if _alive(state, "gateway") and state.api_url:
+        return int(state.api_url.rsplit(":", 1)[1])
+    port = DEFAULT_PORT if wanted is None else wanted
+    if not stack.port_open("127.0.0.1", port):
+        return port
+    if wanted is not None:
+        raise Unavailable(f"port {port} is taken by another program; choose another --port")
+    return stack.free_port()
 
 
 def _provision(settings: Settings) -> None:
