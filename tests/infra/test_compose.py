@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 from vmp3.settings import Settings
 
 pytestmark = pytest.mark.infra
@@ -29,7 +29,8 @@ def _published(service: dict[str, Any]) -> set[int]:
 
 
 def _default_port(field: str) -> int:
-    port = urlsplit(Settings.model_fields[field].default).port
+    default: str = Settings.model_fields[field].default
+    port = urlsplit(default).port
     assert port is not None
     return port
 

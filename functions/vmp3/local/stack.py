@@ -106,9 +106,18 @@ def find_python313() -> Path:
     candidates += sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.13*/bin/python3.13"))
     candidates += sorted(str(p) for p in Path("/root/.pyenv/versions").glob("3.13*/bin/python3"))
     for candidate in candidates:
-        if candidate and Path(candidate).is_file():
+        if candidate and _runs_python313(candidate):
             return Path(candidate)
     raise ConfigError("LocalStack needs Python 3.13: install it or set VMP3_LOCALSTACK_PYTHON")
+
+
+def _runs_python313(candidate: str) -> bool:
+    """pyenv puts shims on PATH that exist but refuse to run, so each candidate is tried."""
+    check = [candidate, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"]
+    try:
+        return subprocess.run(check, capture_output=True, timeout=30).returncode == 0
+    except OSError:
+        return False
 
 
 def ensure_localstack_venv(state: Path) -> Path:
