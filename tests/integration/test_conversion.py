@@ -91,6 +91,8 @@ def test_avi_with_mp3_audio_is_stream_copied(converter: Converter, tmp_path: Pat
     result = convert(converter, source, tmp_path)
     assert result.copied
     assert media.audio_md5(result.output) == media.audio_md5(source, "0:a:0")
+    assert result.source == {"format": "avi", "audio_tracks": 1, "video_streams": 1,
+                             "attached_pictures": 0}
 
 
 def test_moov_at_end_converts_and_cut_in_half_is_truncated(converter: Converter,
@@ -224,3 +226,14 @@ def test_corpus_core(converter: Converter, tmp_path: Path, entry: media.CorpusEn
         return
     result = convert(converter, source, tmp_path)
     assert media.frame_duration_s(result.output) == pytest.approx(entry.duration_s, abs=0.1)
+
+
+def test_attached_pictures_are_reported(converter: Converter, tmp_path: Path) -> None:
+    source = tmp_path / "cover.mkv"
+    cover = tmp_path / "cover.png"
+    media.ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:duration=1", "-frames:v", "1", cover)
+    media.ffmpeg(*media.tone(1), "-attach", cover, "-metadata:s:t", "mimetype=image/png",
+                 "-c:a", "flac", source)
+    result = convert(converter, source, tmp_path)
+    assert result.source["attached_pictures"] == 1
+    assert result.source["audio_tracks"] == 1

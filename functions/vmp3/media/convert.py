@@ -93,6 +93,7 @@ class ConversionResult:
     copied: bool
     track: dict[str, Any]
     tags: dict[str, str]
+    source: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
     @classmethod
@@ -100,7 +101,7 @@ class ConversionResult:
         return cls(output=output, duration_s=round(facts.duration_s, 3),
                    bitrate_kbps=facts.bitrate_kbps, size_bytes=facts.size_bytes,
                    sample_rate=facts.sample_rate, channels=facts.channels, copied=plan.copy,
-                   track=plan.stream.describe(), tags=plan.tags,
+                   track=plan.stream.describe(), tags=plan.tags, source=plan.source,
                    warnings=_warnings(plan, facts))
 
     def summary(self) -> dict[str, Any]:
@@ -108,7 +109,7 @@ class ConversionResult:
         return {"duration_s": self.duration_s, "bitrate_kbps": self.bitrate_kbps,
                 "size_bytes": self.size_bytes, "sample_rate": self.sample_rate,
                 "channels": self.channels, "stream_copy": self.copied, "track": self.track,
-                "tags": self.tags, "warnings": self.warnings}
+                "tags": self.tags, "source": self.source, "warnings": self.warnings}
 
 
 def _warnings(plan: Plan, facts: validate.Mp3Facts) -> list[str]:

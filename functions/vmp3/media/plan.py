@@ -32,6 +32,7 @@ class Plan:
     expected_duration_s: float | None  # None when the source does not say believably
     max_output_s: float
     tags: dict[str, str]
+    source: dict[str, object]  # what the probe found, for the job's metadata
 
 
 def _language_code(code: str | None) -> str | None:
@@ -74,6 +75,7 @@ def make_plan(probed: ProbeResult, options: ConversionOptions, max_duration_s: f
         expected_duration_s=expected,
         max_output_s=min(max_duration_s, (options.end_s or max_duration_s) - start_s),
         tags=_tags(probed, stream, options),
+        source=probed.describe(),
     )
 
 

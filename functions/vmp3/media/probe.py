@@ -48,6 +48,11 @@ class ProbeResult:
     attached_pictures: int
     tags: dict[str, str]
 
+    def describe(self) -> dict[str, object]:
+        return {"format": self.format_name, "audio_tracks": len(self.audio),
+                "video_streams": self.video_streams,
+                "attached_pictures": self.attached_pictures}
+
     def plausible_duration(self, stream: AudioStream) -> float | None:
         """The stream's duration if believable, else None ("unknown")."""
         duration = stream.duration_s or self.claimed_duration_s
