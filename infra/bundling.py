@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
@@ -23,7 +22,8 @@ from infra.lambda_requirements import runtime_requirements
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS = ROOT / "functions"
 LAYER_DIR = ROOT / "layers" / "ffmpeg"
-CACHE = ROOT / "infra" / "build"
+# Outside infra/ so linters and type checkers never walk the installed wheels.
+CACHE = ROOT / "cdk.out" / ".vmp3-deps"
 PLATFORM = "manylinux2014_x86_64"
 # BundlingOptions requires an image, but it is never pulled: local bundling always runs
 # (it returns True or raises), so synth needs no Docker.
@@ -57,7 +57,7 @@ class FunctionBundler:
     def __init__(self, function: str) -> None:
         self.function = function
 
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
         out = Path(output_dir)
         shutil.copytree(dependencies_dir(), out, dirs_exist_ok=True, ignore=IGNORED)
         (out / ".complete").unlink(missing_ok=True)
@@ -71,7 +71,7 @@ class FunctionBundler:
 
 @jsii.implements(ILocalBundling)
 class LayerBundler:
-    def try_bundle(self, output_dir: str, **_options: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: BundlingOptions) -> bool:  # noqa: ARG002
         subprocess.run([sys.executable, str(LAYER_DIR / "build.py"), "--out", output_dir],
                        check=True)
         return True
@@ -87,6 +87,9 @@ def function_code(function: str, bundle: bool) -> lambda_.Code:
         bundling=BundlingOptions(
             image=DockerImage.from_registry(BUILD_IMAGE),
             local=FunctionBundler(function),
+            # Part of the bundling cache key: without it, functions that share the source
+            # folder would share the first function's bundle.
+            environment={"VMP3_FUNCTION": function},
         ),
     )
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,9 +32,23 @@ class Completed:
         return lines[-1] if lines else f"exit status {self.returncode}"
 
 
+GROUP_EXIT_WAIT_S = 2.0
+
+
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     with suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _wait_group_gone(pgid: int) -> None:
+    """SIGKILL is delivered asynchronously: wait until no process of the group is left."""
+    deadline = time.monotonic() + GROUP_EXIT_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
 
 
 @contextmanager
@@ -75,6 +90,7 @@ def run_tool(
             stdout = _drain(proc, on_stdout_line, on_stdout_chunk)
             returncode = proc.wait()
         _kill_group(proc)  # nothing the tool started may outlive it
+        _wait_group_gone(proc.pid)
         if expired.is_set():
             raise ConversionTimeout(f"processing took longer than {timeout_s:g} s and was stopped")
         stderr_file.seek(max(0, stderr_path.stat().st_size - STDERR_TAIL_BYTES))
