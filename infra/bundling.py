@@ -86,7 +86,8 @@ def function_code(function: str, bundle: bool) -> lambda_.Code:
         asset_hash_type=AssetHashType.OUTPUT,
         bundling=BundlingOptions(
             image=DockerImage.from_registry(BUILD_IMAGE),
-            local=FunctionBundler(function),
+            # jsii calls try_bundle(output_dir, options) positionally, unlike its stub.
+            local=FunctionBundler(function),  # type: ignore[arg-type]
             # Part of the bundling cache key: without it, functions that share the source
             # folder would share the first function's bundle.
             environment={"VMP3_FUNCTION": function},
@@ -103,6 +104,6 @@ def layer_code(bundle: bool) -> lambda_.Code:
         exclude=["build"],
         bundling=BundlingOptions(
             image=DockerImage.from_registry(BUILD_IMAGE),
-            local=LayerBundler(),
+            local=LayerBundler(),  # type: ignore[arg-type]
         ),
     )

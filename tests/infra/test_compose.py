@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml  # type: ignore[import-untyped]
+
 from vmp3.settings import Settings
 
 pytestmark = pytest.mark.infra

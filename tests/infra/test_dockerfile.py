@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from vmp3.routes import HANDLERS
 
 pytestmark = pytest.mark.infra

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from vmp3.routes import ROUTES
-from vmp3.settings import Settings
-from vmp3.topology import topology_for
 
 from infra.functions import AMQP_SECRET_ENV, REDIS_SECRET_ENV
 from infra.sizing import converter_sizing, upload_sizing
 from tests.infra.conftest import Synth
+from vmp3.routes import ROUTES
+from vmp3.settings import Settings
+from vmp3.topology import topology_for
 
 pytestmark = pytest.mark.infra
 
