@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
@@ -31,6 +32,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     max_duration_s: float = Field(default=4 * 3600, gt=0, le=MAX_MEDIA_SECONDS)
     conversion_timeout_s: float = Field(default=1800, gt=0)
+    # FFmpeg's confinement: address space per process, and the network sandbox
+    # ("auto": bubblewrap where it works, "bwrap": required, "none": allowlists only).
+    ffmpeg_memory_bytes: int = Field(default=2 * 1024**3, gt=0)
+    sandbox: Literal["auto", "bwrap", "none"] = "auto"
 
     # Presigned URLs and record retention.
     upload_url_expiry_s: int = Field(default=900, gt=0, le=900)
@@ -43,6 +48,11 @@ class Settings(BaseSettings):
     work_dir: Path | None = None
 
     log_level: str = "INFO"
+
+    @property
+    def max_output_bytes(self) -> int:
+        """The largest MP3 the longest allowed source can make (320 kb/s), plus headroom."""
+        return int(self.max_duration_s * 320_000 / 8 * 1.05) + 1024**2
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

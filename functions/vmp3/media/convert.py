@@ -9,6 +9,7 @@ from typing import Any
 
 from vmp3.errors import ConversionFailed, TooLong, UndecodableAudio
 from vmp3.media import validate
+from vmp3.media.confine import UNCONFINED, Confinement
 from vmp3.media.options import ConversionOptions
 from vmp3.media.plan import Plan, ffmpeg_args, make_plan
 from vmp3.media.probe import ProbeResult, probe
@@ -30,14 +31,16 @@ class Converter:
     ffprobe: Path
     max_duration_s: float
     timeout_s: float
+    confinement: Confinement = UNCONFINED
 
     @classmethod
     def from_paths(cls, ffmpeg: Path | None, ffprobe: Path | None, *, max_duration_s: float,
-                   timeout_s: float) -> Converter:
-        return cls(locate("ffmpeg", ffmpeg), locate("ffprobe", ffprobe), max_duration_s, timeout_s)
+                   timeout_s: float, confinement: Confinement = UNCONFINED) -> Converter:
+        return cls(locate("ffmpeg", ffmpeg), locate("ffprobe", ffprobe), max_duration_s,
+                   timeout_s, confinement)
 
     def probe(self, source: Path, scratch_dir: Path) -> ProbeResult:
-        return probe(source, self.ffprobe, scratch_dir)
+        return probe(source, self.ffprobe, scratch_dir, self.confinement)
 
     def plan(self, source: Path, options: ConversionOptions, scratch_dir: Path) -> Plan:
         """Probe and plan: everything that can refuse a file before any encoding starts."""
@@ -57,7 +60,7 @@ class Converter:
         tracker = ProgressTracker(plan.expected_duration_s, on_progress or (lambda _p: None))
         completed = run_tool([self.ffmpeg, *ffmpeg_args(plan, source, output)],
                              timeout_s=self.timeout_s, stderr_path=job_dir / "ffmpeg.stderr",
-                             on_stdout_line=tracker.feed)
+                             on_stdout_line=tracker.feed, confinement=self.confinement)
         if completed.returncode != 0:
             output.unlink(missing_ok=True)
             if _DECODE_FAILURE.search(completed.stderr):
@@ -69,7 +72,8 @@ class Converter:
     def _validate(self, plan: Plan, output: Path, encoded_s: float, options: ConversionOptions,
                   job_dir: Path) -> validate.Mp3Facts:
         try:
-            facts = validate.inspect_mp3(output, self.ffmpeg, self.ffprobe, job_dir)
+            facts = validate.inspect_mp3(output, self.ffmpeg, self.ffprobe, job_dir,
+                                         self.confinement)
             if not plan.copy and not validate.has_xing_header(output):
                 raise ConversionFailed("the MP3 has no Xing/Info header")
             if options.end_s is None and facts.duration_s >= self.max_duration_s - 0.05:

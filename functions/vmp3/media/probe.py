@@ -10,6 +10,7 @@ from typing import Any
 
 from vmp3.errors import NoAudio, NotMedia, Truncated, UndecodableAudio, UnsupportedFormat
 from vmp3.media import formats, isobmff
+from vmp3.media.confine import UNCONFINED, Confinement
 from vmp3.media.options import MAX_MEDIA_SECONDS
 from vmp3.media.process import run_tool
 
@@ -63,7 +64,8 @@ class ProbeResult:
         return duration
 
 
-def probe(path: Path, ffprobe: Path, scratch_dir: Path) -> ProbeResult:
+def probe(path: Path, ffprobe: Path, scratch_dir: Path,
+          confinement: Confinement = UNCONFINED) -> ProbeResult:
     """Probe ``path``; raise the MediaError that says why it is not usable."""
     size = path.stat().st_size
     if size == 0:
@@ -77,6 +79,7 @@ def probe(path: Path, ffprobe: Path, scratch_dir: Path) -> ProbeResult:
          "-of", "json", "-show_format", "-show_streams", f"file:{path}"],
         timeout_s=PROBE_TIMEOUT_S,
         stderr_path=scratch_dir / "probe.stderr",
+        confinement=confinement,
     )
     if completed.returncode != 0:
         raise _probe_failure(path, completed.stderr)

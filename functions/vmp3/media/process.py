@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import cast
 
 from vmp3.errors import ConversionTimeout
+from vmp3.media.confine import UNCONFINED, Confinement
 
 STDERR_TAIL_BYTES = 4096
 CHUNK_BYTES = 1 << 20
@@ -76,15 +77,21 @@ def run_tool(
     stderr_path: Path,
     on_stdout_line: Callable[[str], None] | None = None,
     on_stdout_chunk: Callable[[bytes], None] | None = None,
+    confinement: Confinement = UNCONFINED,
 ) -> Completed:
-    """Run ``argv`` and stream its stdout to a callback (or collect it); raise ConversionTimeout."""
+    """Run ``argv`` confined, streaming stdout to a callback (or collecting it).
+
+    Raises ConversionTimeout past ``timeout_s``, and the error of any limit that bit.
+    """
+    command = confinement.wrap([str(part) for part in argv], writable=stderr_path.parent)
     with stderr_path.open("w+b") as stderr_file:
         proc = subprocess.Popen(
-            [str(part) for part in argv],
+            command,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=stderr_file,
             start_new_session=True,  # its own group, so a kill takes every child with it
+            preexec_fn=confinement.preexec(),  # only setrlimit runs between fork and exec
         )
         with _deadline(proc, timeout_s) as expired:
             stdout = _drain(proc, on_stdout_line, on_stdout_chunk)
@@ -93,6 +100,7 @@ def run_tool(
         _wait_group_gone(proc.pid)
         if expired.is_set():
             raise ConversionTimeout(f"processing took longer than {timeout_s:g} s and was stopped")
+        confinement.check_exit(returncode)
         stderr_file.seek(max(0, stderr_path.stat().st_size - STDERR_TAIL_BYTES))
         stderr = stderr_file.read().decode("utf-8", errors="replace")
         return Completed(returncode, stdout, stderr)

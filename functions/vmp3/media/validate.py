@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vmp3.errors import ConversionFailed
+from vmp3.media.confine import UNCONFINED, Confinement
 from vmp3.media.process import run_tool
 
 VALIDATE_TIMEOUT_S = 300.0
@@ -27,13 +28,15 @@ class Mp3Facts:
         return round(self.size_bytes * 8 / self.duration_s / 1000)
 
 
-def inspect_mp3(path: Path, ffmpeg: Path, ffprobe: Path, scratch_dir: Path) -> Mp3Facts:
+def inspect_mp3(path: Path, ffmpeg: Path, ffprobe: Path, scratch_dir: Path,
+                confinement: Confinement = UNCONFINED) -> Mp3Facts:
     """Decode the whole file and describe it; raise ConversionFailed if it is not a good MP3.
 
     The duration reported is the one players show (ffprobe's, from the Xing header).
     """
-    stream, stated_s = _probe_stream(path, ffprobe, scratch_dir)
-    decoded_s = _decoded_seconds(path, ffmpeg, scratch_dir, int(stream["sample_rate"]))
+    stream, stated_s = _probe_stream(path, ffprobe, scratch_dir, confinement)
+    decoded_s = _decoded_seconds(path, ffmpeg, scratch_dir, int(stream["sample_rate"]),
+                                 confinement)
     if decoded_s <= 0:
         raise ConversionFailed("the MP3 holds no audio frames")
     # A cut-off file still carries the header written for the whole one.
@@ -42,11 +45,13 @@ def inspect_mp3(path: Path, ffmpeg: Path, ffprobe: Path, scratch_dir: Path) -> M
                     path.stat().st_size)
 
 
-def _probe_stream(path: Path, ffprobe: Path, scratch_dir: Path) -> tuple[dict[str, str], float]:
+def _probe_stream(path: Path, ffprobe: Path, scratch_dir: Path,
+                  confinement: Confinement) -> tuple[dict[str, str], float]:
     completed = run_tool(
         [ffprobe, "-v", "error", "-of", "json", "-show_streams", "-show_format",
          "-f", "mp3", f"file:{path}"],
         timeout_s=VALIDATE_TIMEOUT_S, stderr_path=scratch_dir / "validate-probe.stderr",
+        confinement=confinement,
     )
     data = json.loads(completed.stdout or "{}") if completed.returncode == 0 else {}
     streams = [s for s in data.get("streams", []) if s.get("codec_name") == "mp3"]
@@ -57,7 +62,8 @@ def _probe_stream(path: Path, ffprobe: Path, scratch_dir: Path) -> tuple[dict[st
     return streams[0], duration
 
 
-def _decoded_seconds(path: Path, ffmpeg: Path, scratch_dir: Path, sample_rate: int) -> float:
+def _decoded_seconds(path: Path, ffmpeg: Path, scratch_dir: Path, sample_rate: int,
+                     confinement: Confinement) -> float:
     """Decode every frame and count the samples: exact, and proof that the file decodes."""
     decoded_bytes = 0
 
@@ -69,7 +75,7 @@ def _decoded_seconds(path: Path, ffmpeg: Path, scratch_dir: Path, sample_rate: i
         [ffmpeg, "-nostdin", "-v", "error", "-xerror", "-f", "mp3", "-i", f"file:{path}",
          "-map", "0:a:0", "-ac", "1", "-f", "s16le", "-"],
         timeout_s=VALIDATE_TIMEOUT_S, stderr_path=scratch_dir / "validate-decode.stderr",
-        on_stdout_chunk=count,
+        on_stdout_chunk=count, confinement=confinement,
     )
     if completed.returncode != 0:
         raise ConversionFailed(f"the MP3 does not decode: {completed.last_error_line}")

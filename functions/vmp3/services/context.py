@@ -7,6 +7,7 @@ from functools import cached_property
 from vmp3.adapters.broker import Publisher
 from vmp3.adapters.jobstore import JobStore
 from vmp3.adapters.storage import ObjectStore
+from vmp3.media.confine import confinement_for
 from vmp3.media.convert import Converter
 from vmp3.settings import Settings
 from vmp3.topology import QueueTopology, topology_for
@@ -36,6 +37,9 @@ class ServiceContext:
     @cached_property
     def converter(self) -> Converter:
         s = self.settings
+        confinement = confinement_for(timeout_s=s.conversion_timeout_s,
+                                      memory_bytes=s.ffmpeg_memory_bytes,
+                                      max_output_bytes=s.max_output_bytes, sandbox=s.sandbox)
         return Converter.from_paths(s.ffmpeg_path, s.ffprobe_path,
                                     max_duration_s=s.max_duration_s,
-                                    timeout_s=s.conversion_timeout_s)
+                                    timeout_s=s.conversion_timeout_s, confinement=confinement)

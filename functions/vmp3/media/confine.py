@@ -1,0 +1,89 @@
+"""What an FFmpeg process may use: CPU seconds, address space, output size, and no network.
+
+Resource limits are set in the child before exec. The network is cut with bubblewrap
+(Debian's ``bubblewrap``) where it is installed and works; where not, FFmpeg's protocol
+allowlist (``file`` only) is the remaining guard (docs/adr/0003-ffmpeg-confinement.md).
+"""
+
+from __future__ import annotations
+
+import resource
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from vmp3.errors import ConversionTimeout, TooLarge, Vmp3Error
+
+# bwrap reports a child killed by signal N as exit status 128 + N.
+_SIGNALLED_OFFSET = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Confinement:
+    cpu_s: int | None = None
+    memory_bytes: int | None = None
+    file_bytes: int | None = None
+    sandbox: Path | None = None  # the bwrap binary, when the network is to be cut
+
+    def preexec(self) -> Callable[[], None]:
+        limits = [(resource.RLIMIT_CPU, self.cpu_s), (resource.RLIMIT_AS, self.memory_bytes),
+                  (resource.RLIMIT_FSIZE, self.file_bytes)]
+
+        def apply() -> None:
+            for which, value in limits:
+                if value is not None:
+                    # CPU: SIGXCPU at the soft limit, SIGKILL a little later if ignored.
+                    hard = value + 5 if which == resource.RLIMIT_CPU else value
+                    resource.setrlimit(which, (value, hard))
+        return apply
+
+    def wrap(self, argv: list[str], writable: Path) -> list[str]:
+        """``argv`` inside a sandbox with no network and only ``writable`` writable."""
+        if self.sandbox is None:
+            return argv
+        return [str(self.sandbox), "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/",
+                "--dev", "/dev", "--proc", "/proc", "--bind", str(writable), str(writable),
+                "--", *argv]
+
+    def check_exit(self, returncode: int) -> None:
+        """Raise the error a limit's signal stands for."""
+        sig = -returncode if returncode < 0 else returncode - _SIGNALLED_OFFSET
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.cpu_s is not None):
+            raise ConversionTimeout(f"processing used more than its {self.cpu_s} s of CPU time")
+        if sig == signal.SIGXFSZ:
+            raise TooLarge(f"the output would exceed the {self.file_bytes} byte limit")
+
+
+UNCONFINED = Confinement()
+
+
+@lru_cache(maxsize=1)
+def working_sandbox() -> Path | None:
+    """bwrap, if installed and able to cut the network on this machine."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    probe = [bwrap, "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev",
+             "--proc", "/proc", "--", "true"]
+    try:
+        ok = subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return Path(bwrap) if ok else None
+
+
+def confinement_for(*, timeout_s: float, memory_bytes: int, max_output_bytes: int,
+                    sandbox: str) -> Confinement:
+    """The limits every FFmpeg run of a converter gets, from its settings."""
+    if sandbox not in ("auto", "bwrap", "none"):
+        raise Vmp3Error(f"unknown sandbox mode {sandbox!r}")
+    tool = None if sandbox == "none" else working_sandbox()
+    if sandbox == "bwrap" and tool is None:
+        raise Vmp3Error("VMP3_SANDBOX=bwrap but bubblewrap is missing or cannot run here")
+    # FFmpeg may use both cores, so CPU time may run at twice the wall clock.
+    return Confinement(cpu_s=int(timeout_s * 2) + 1, memory_bytes=memory_bytes,
+                       file_bytes=max_output_bytes, sandbox=tool)
