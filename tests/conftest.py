@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from vmp3.services.context import ServiceContext
-from vmp3.settings import Settings
 
 from tests.support import services
 from tests.support.media import MEDIA_DIR
+from vmp3.services.context import ServiceContext
+from vmp3.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
     s3_endpoint_url: str | None = None
+    # On AWS the URLs carry no credentials; these Secrets Manager ARNs hold them.
+    redis_secret_arn: str | None = None
+    amqp_secret_arn: str | None = None
+    secrets_endpoint_url: str | None = None  # LocalStack in tests; AWS's own when unset
     aws_region: str = "us-east-1"
     bucket: str = "vmp3-local"
     queue_name: str = "vmp3.convert"

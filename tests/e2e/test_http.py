@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from vmp3.client import Client, ClientError
-from vmp3.services.context import ServiceContext
 
 from tests.support import media
 from tests.support.stack import RunningStack, running_stack
+from vmp3.client import Client, ClientError
+from vmp3.services.context import ServiceContext
 
 pytestmark = pytest.mark.e2e
 REJECT_CODES = {"MB_cursed-vfr.mp4": "no_audio", "MIJS_many_tracks.mp4": "no_audio",

@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.support import media
 from vmp3.errors import (
     ConversionTimeout,
     MediaError,
@@ -18,8 +20,6 @@ from vmp3.errors import (
 from vmp3.media.convert import ConversionResult, Converter
 from vmp3.media.options import MP3_SAMPLE_RATES, ConversionOptions
 from vmp3.media.tools import locate
-
-from tests.support import media
 
 
 @pytest.fixture(scope="module")

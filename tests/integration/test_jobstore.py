@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from vmp3.errors import NotFound
 from vmp3.jobs import Job, Status, new_job_id
 from vmp3.services.context import ServiceContext

@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+from tests.support import media, services
+from tests.support.jobs import new_owner, uploaded_job
+from tests.support.stack import start_converter
 from vmp3 import lambdas
 from vmp3.errors import NotMedia, SourceMissing, Unavailable
 from vmp3.jobs import ConvertMessage, Job, Status
@@ -17,10 +21,6 @@ from vmp3.media.options import ConversionOptions
 from vmp3.services import conversion, uploads
 from vmp3.services.consumer import Consumer
 from vmp3.services.context import ServiceContext
-
-from tests.support import media, services
-from tests.support.jobs import new_owner, uploaded_job
-from tests.support.stack import start_converter
 
 
 def depth(ctx: ServiceContext, dead: bool = False) -> int:

@@ -7,9 +7,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
-from vmp3.services.context import ServiceContext
 
 from tests.support.jobs import post_upload
+from vmp3.services.context import ServiceContext
 
 
 def test_presigned_post_allows_exactly_its_key_within_the_size_limit(

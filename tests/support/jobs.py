@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from vmp3.jobs import Job
 from vmp3.media.options import ConversionOptions
 from vmp3.services import uploads

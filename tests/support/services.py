@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pika
+
 from vmp3.adapters.broker import connection_parameters, declare
 from vmp3.local import stack
 from vmp3.topology import QueueTopology

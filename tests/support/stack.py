@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
+
 from vmp3.local.gateway import LocalGateway, UsagePlan, function_handlers
 from vmp3.services.context import ServiceContext
 

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+
 from vmp3.errors import MediaError, NotFound, Vmp3Error
 from vmp3.media import isobmff
 from vmp3.media.probe import normalize_tags

@@ -1,4 +1,5 @@
 import pytest
+
 from vmp3.jobs import Job
 from vmp3.services.downloads import content_disposition, download_stem
 from vmp3.services.uploads import clean_filename

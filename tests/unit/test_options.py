@@ -1,5 +1,6 @@
 import pytest
 from pydantic import ValidationError
+
 from vmp3.media.options import ConversionOptions, nearest_mp3_rate
 
 

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from vmp3.errors import BadRequest, NoAudio, TooLong, UndecodableAudio
 from vmp3.media.options import ConversionOptions
 from vmp3.media.plan import choose_track, ffmpeg_args, make_plan

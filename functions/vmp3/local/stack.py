@@ -93,12 +93,16 @@ def wait_until(check: object, what: str, timeout_s: float = READY_TIMEOUT_S) -> 
     raise Unavailable(f"{what} did not become ready within {timeout_s:.0f} s")
 
 
+LOCALSTACK_SERVICES = ("s3", "secretsmanager")
+
+
 def localstack_ready() -> bool:
     try:
         health = httpx.get(f"{LOCALSTACK_URL}/_localstack/health", timeout=2).json()
     except (httpx.HTTPError, ValueError):
         return False
-    return health.get("services", {}).get("s3") in ("available", "running")
+    states = health.get("services", {})
+    return all(states.get(name) in ("available", "running") for name in LOCALSTACK_SERVICES)
 
 
 def find_python313() -> Path:
@@ -140,7 +144,7 @@ def start_localstack(state: Path) -> int | None:
     if localstack_ready():
         return None
     python = ensure_localstack_venv(state)
-    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{LOCALSTACK_PORT}", "SERVICES": "s3",
+    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{LOCALSTACK_PORT}", "SERVICES": ",".join(LOCALSTACK_SERVICES),
            "S3_SKIP_SIGNATURE_VALIDATION": "0", "LOCALSTACK_VOLUME_DIR": str(state / "ls-data"),
            "SKIP_SSL_CERT_DOWNLOAD": "1", "DISABLE_EVENTS": "1"}
     pid = spawn([str(python), "-m", "localstack.runtime.main"], state / "localstack.log", env)

@@ -64,7 +64,7 @@ class Consumer:
                 return
 
     def _consume(self, max_jobs: int | None) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self._ctx.settings.amqp_url))
+        connection = pika.BlockingConnection(connection_parameters(self._ctx.amqp_url))
         try:
             channel = connection.channel()
             declare(channel, self._ctx.topology)

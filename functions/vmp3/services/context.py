@@ -6,6 +6,7 @@ from functools import cached_property
 
 from vmp3.adapters.broker import Publisher
 from vmp3.adapters.jobstore import JobStore
+from vmp3.adapters.secrets import with_credentials
 from vmp3.adapters.storage import ObjectStore
 from vmp3.media.confine import confinement_for
 from vmp3.media.convert import Converter
@@ -22,8 +23,18 @@ class ServiceContext:
         return topology_for(self.settings.queue_name)
 
     @cached_property
+    def redis_url(self) -> str:
+        s = self.settings
+        return with_credentials(s.redis_url, s.redis_secret_arn, s.secrets_endpoint_url)
+
+    @cached_property
+    def amqp_url(self) -> str:
+        s = self.settings
+        return with_credentials(s.amqp_url, s.amqp_secret_arn, s.secrets_endpoint_url)
+
+    @cached_property
     def jobs(self) -> JobStore:
-        return JobStore.from_url(self.settings.redis_url, self.settings.record_ttl_s)
+        return JobStore.from_url(self.redis_url, self.settings.record_ttl_s)
 
     @cached_property
     def objects(self) -> ObjectStore:
@@ -32,7 +43,7 @@ class ServiceContext:
 
     @cached_property
     def publisher(self) -> Publisher:
-        return Publisher(self.settings.amqp_url, self.topology)
+        return Publisher(self.amqp_url, self.topology)
 
     @cached_property
     def converter(self) -> Converter:
