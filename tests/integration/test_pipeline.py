@@ -76,9 +76,15 @@ def test_broker_down_gives_unavailable_and_the_job_can_start_later(
     assert depth(fresh_ctx) == 1
 
 
-def test_process_converts_stores_and_records(fresh_ctx: ServiceContext, tmp_path: Path) -> None:
+def test_process_converts_stores_and_records(fresh_ctx: ServiceContext, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
     job = uploaded_job(fresh_ctx, media.video_with_tone(tmp_path / "a.mp4", 2))
     assert conversion.process(fresh_ctx, message_for(job)) is conversion.Outcome.DONE
+    metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if line.startswith('{"_aws"')]
+    assert {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics} == {
+        "JobsDone", "ConversionSeconds"}
+    assert all(m["service"] == "converter" for m in metrics)
     stored = fresh_ctx.jobs.get_owned(job.id, job.owner)
     assert (stored.status, stored.progress) == (Status.DONE, 100)
     assert stored.result is not None

@@ -144,7 +144,8 @@ def start_localstack(state: Path) -> int | None:
     if localstack_ready():
         return None
     python = ensure_localstack_venv(state)
-    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{LOCALSTACK_PORT}", "SERVICES": ",".join(LOCALSTACK_SERVICES),
+    env = {**os.environ, "GATEWAY_LISTEN": f"127.0.0.1:{LOCALSTACK_PORT}",
+           "SERVICES": ",".join(LOCALSTACK_SERVICES),
            "S3_SKIP_SIGNATURE_VALIDATION": "0", "LOCALSTACK_VOLUME_DIR": str(state / "ls-data"),
            "SKIP_SSL_CERT_DOWNLOAD": "1", "DISABLE_EVENTS": "1"}
     pid = spawn([str(python), "-m", "localstack.runtime.main"], state / "localstack.log", env)

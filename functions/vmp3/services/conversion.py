@@ -10,8 +10,9 @@ import logging
 import time
 from enum import StrEnum
 
-from vmp3.errors import MediaError, Vmp3Error
+from vmp3.errors import ConversionFailed, MediaError
 from vmp3.jobs import ConvertMessage, Job, Status
+from vmp3.observability import job_finished
 from vmp3.services.context import ServiceContext
 from vmp3.workspace import job_dir
 
@@ -33,17 +34,14 @@ def process(ctx: ServiceContext, message: ConvertMessage) -> Outcome:
     ctx.jobs.advance(job, Status.RUNNING, progress=0)
     try:
         summary = _convert_and_store(ctx, message)
-    except MediaError as exc:
+    except (MediaError, ConversionFailed) as exc:
         ctx.jobs.fail(job, exc.code, exc.message)
-        log.warning("conversion refused", extra={"job_id": job.id, "code": exc.code})
+        job_finished(ok=False)
+        log.warning("conversion failed", extra={"job_id": job.id, "code": exc.code,
+                                                "error": exc.message})
         return Outcome.FAILED
-    except Vmp3Error as exc:
-        if exc.code == "internal":
-            ctx.jobs.fail(job, exc.code, exc.message)
-            log.error("conversion failed", extra={"job_id": job.id, "error": exc.message})
-            return Outcome.FAILED
-        raise
     ctx.jobs.advance(job, Status.DONE, progress=100, result=summary)
+    job_finished(ok=True, seconds=float(str(summary["seconds"])))
     return Outcome.DONE
 
 

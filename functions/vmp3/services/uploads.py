@@ -9,6 +9,7 @@ from typing import Any
 from vmp3.errors import MediaError, SourceMissing, TooLarge
 from vmp3.jobs import ConvertMessage, Job, Status, new_job_id
 from vmp3.media.options import ConversionOptions
+from vmp3.observability import jobs_submitted
 from vmp3.services.context import ServiceContext
 from vmp3.workspace import job_dir
 
@@ -76,6 +77,7 @@ def _queue(ctx: ServiceContext, job: Job, release: Any) -> None:
     # After the publish: a converter that already took the job has moved it past queued,
     # and the forward-only rule keeps this write from undoing that.
     ctx.jobs.advance(job, Status.QUEUED)
+    jobs_submitted()
     log.info("job queued", extra={"job_id": job.id})
 
 
