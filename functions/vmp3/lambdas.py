@@ -65,19 +65,22 @@ def build_converter_handler(ctx: ServiceContext) -> LambdaHandler:
         outcomes: list[str] = []
         for deliveries in (event.get("rmqMessagesByQueue") or {}).values():
             for delivery in deliveries:
-                outcomes.append(_convert_delivery(ctx, logger, base64.b64decode(delivery["data"])))
+                outcomes.append(_convert_delivery(ctx, logger, delivery))
         return {"outcomes": outcomes}
 
     return handle
 
 
-def _convert_delivery(ctx: ServiceContext, logger: Any, body: bytes) -> str:
+def _convert_delivery(ctx: ServiceContext, logger: Any, delivery: dict[str, Any]) -> str:
+    body = base64.b64decode(delivery["data"])
+    headers = (delivery.get("basicProperties") or {}).get("headers") or {}
+    earlier = headers.get("x-delivery-count", 0)
     message = conversion.parse_message(body)
     if message is None:
         outcome = conversion.Outcome.FAILED
     else:
         with job_context(logger, message.job_id):
-            outcome = conversion.process(ctx, message)
+            outcome = conversion.process(ctx, message, earlier if isinstance(earlier, int) else 0)
     if outcome is conversion.Outcome.FAILED:
         ctx.publisher.dead_letter(body)
     return outcome

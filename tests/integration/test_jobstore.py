@@ -6,23 +6,24 @@ import pytest
 
 from vmp3.errors import NotFound
 from vmp3.jobs import Job, Status, new_job_id
+from vmp3.services import records
 from vmp3.services.context import ServiceContext
 
 
 def created(ctx: ServiceContext, owner: str = "alice") -> Job:
     job = Job(id=new_job_id(), owner=owner)
-    ctx.jobs.create(job)
+    records.create(ctx, job)
     return job
 
 
 def test_status_only_moves_forward(ctx: ServiceContext) -> None:
     job = created(ctx)
-    assert ctx.jobs.advance(job, Status.QUEUED)
-    assert ctx.jobs.advance(job, Status.RUNNING)
-    assert not ctx.jobs.advance(job, Status.QUEUED)
-    assert ctx.jobs.advance(job, Status.DONE, progress=100, result={"duration_s": 1.0})
-    assert not ctx.jobs.advance(job, Status.RUNNING)
-    assert not ctx.jobs.fail(job, "internal", "late failure")
+    assert records.advance(ctx, job, Status.QUEUED)
+    assert records.advance(ctx, job, Status.RUNNING)
+    assert not records.advance(ctx, job, Status.QUEUED)
+    assert records.advance(ctx, job, Status.DONE, progress=100, result={"duration_s": 1.0})
+    assert not records.advance(ctx, job, Status.RUNNING)
+    assert not records.fail(ctx, job, "internal", "late failure")
     stored = ctx.jobs.get(job.id)
     assert stored is not None
     assert (stored.status, stored.progress, stored.error) == (Status.DONE, 100, None)
@@ -32,7 +33,7 @@ def test_progress_rises_only_while_running(ctx: ServiceContext) -> None:
     job = created(ctx)
     ctx.jobs.report_progress(job.id, 40)
     assert ctx.jobs.get_owned(job.id, "alice").progress == 0  # not running yet
-    ctx.jobs.advance(job, Status.RUNNING)
+    records.advance(ctx, job, Status.RUNNING)
     for percent in (10, 30, 20, 30, 55):
         ctx.jobs.report_progress(job.id, percent)
     assert ctx.jobs.get_owned(job.id, "alice").progress == 55
@@ -42,7 +43,7 @@ def test_progress_rises_only_while_running(ctx: ServiceContext) -> None:
 
 def test_final_records_expire_and_leave_the_owner_index(ctx: ServiceContext) -> None:
     job = created(ctx, owner="expiring")
-    ctx.jobs.advance(job, Status.FAILED)
+    records.advance(ctx, job, Status.FAILED)
     ttl = ctx.jobs._redis.ttl(f"vmp3:job:{job.id}")
     assert 0 < ttl <= ctx.settings.record_ttl_s
     ctx.jobs._redis.delete(f"vmp3:job:{job.id}")  # as expiry would

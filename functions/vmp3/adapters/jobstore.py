@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, cast
+from enum import StrEnum
+from typing import cast
 
 import redis
 from redis.typing import EncodableT, FieldT
 
 from vmp3.errors import NotFound, Unavailable
-from vmp3.jobs import Job, JobError, Status
+from vmp3.jobs import Job, Status
 
 KEY_PREFIX = "vmp3"
 START_CLAIM_S = 120  # how long one /start call owns a job before another may retry it
 OWNER_LIST_LIMIT = 100
+SYNC_MARK_S = 3600
+
+
+class Move(StrEnum):
+    MOVED = "moved"
+    REFUSED = "refused"  # the stored status is already as far or further
+    MISSING = "missing"  # Redis has no record (expired, or lost in a restart)
+
 
 # Moves a job forward and never back: the rank compare and the write are one atomic step.
 _TRANSITION = """
@@ -25,6 +33,15 @@ if tonumber(ARGV[1]) <= tonumber(rank) then return 0 end
 redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'job', ARGV[2], 'progress', ARGV[3])
 if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return 1
+"""
+# A lease is renewed or released only by the converter holding it.
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
 """
 # Progress only rises, and only while the job runs.
 _PROGRESS = """
@@ -52,6 +69,8 @@ class JobStore:
         self._ttl_s = record_ttl_s
         self._transition = client.register_script(_TRANSITION)
         self._progress = client.register_script(_PROGRESS)
+        self._renew = client.register_script(_RENEW)
+        self._release_lease = client.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, record_ttl_s: int) -> JobStore:
@@ -98,19 +117,29 @@ class JobStore:
                 self._redis.zrem(self._owner_key(owner), *expired)
         return [job for job in map(_job_from, records) if job is not None]
 
-    def advance(self, job: Job, status: Status, **changes: Any) -> bool:
-        """Move ``job`` to ``status`` if that is forward; False when it was not."""
-        updated = job.model_copy(update={**changes, "status": status, "updated_at": time.time()})
-        ttl = self._ttl_s if status.is_final else 0
+    def advance(self, updated: Job) -> Move:
+        """Store ``updated`` if its status is ahead of the stored one (atomically)."""
+        ttl = self._ttl_s if updated.status.is_final else 0
         with _translated():
-            moved = self._transition(keys=[self._key(job.id)],
-                                     args=[status.rank, updated.model_dump_json(),
+            moved = self._transition(keys=[self._key(updated.id)],
+                                     args=[updated.status.rank, updated.model_dump_json(),
                                            _progress_field(updated.progress), ttl])
-        return bool(moved == 1)
+        return {1: Move.MOVED, 0: Move.REFUSED}.get(int(moved), Move.MISSING)
 
-    def fail(self, job: Job, code: str, message: str) -> bool:
-        return self.advance(job, Status.FAILED, error=JobError(code=code, message=message),
-                            progress=job.progress)
+    def restore(self, job: Job) -> None:
+        """Put back a record Redis lost (it keeps nothing on disk), unless one is there."""
+        with _translated():
+            if self._redis.exists(self._key(job.id)):
+                return
+            self.create(job)
+            if job.status.is_final:
+                self._redis.expire(self._key(job.id), self._ttl_s)
+
+    def owner_synced(self, owner: str) -> bool:
+        """True once per ``SYNC_MARK_S`` per owner; False again after Redis lost its data."""
+        with _translated():
+            return not self._redis.set(f"{self._owner_key(owner)}:synced", "1", nx=True,
+                                       ex=SYNC_MARK_S)
 
     def report_progress(self, job_id: str, percent: int | None) -> None:
         with _translated():
@@ -127,6 +156,27 @@ class JobStore:
     def _release(self, claim: str) -> None:
         with _translated():
             self._redis.delete(claim)
+
+    def acquire_lease(self, job_id: str, holder: str, ttl_ms: int) -> bool:
+        """Take the job's lease: the right to run it while renewed. False if held."""
+        with _translated():
+            return bool(self._redis.set(self._lease_key(job_id), holder, nx=True, px=ttl_ms))
+
+    def renew_lease(self, job_id: str, holder: str, ttl_ms: int) -> bool:
+        with _translated():
+            return bool(self._renew(keys=[self._lease_key(job_id)], args=[holder, ttl_ms]))
+
+    def release_lease(self, job_id: str, holder: str) -> None:
+        with _translated():
+            self._release_lease(keys=[self._lease_key(job_id)], args=[holder])
+
+    def lease_holder(self, job_id: str) -> str | None:
+        with _translated():
+            holder = self._redis.get(self._lease_key(job_id))
+        return None if holder is None else str(holder)
+
+    def _lease_key(self, job_id: str) -> str:
+        return f"{self._key(job_id)}:lease"
 
     def ping(self) -> bool:
         with _translated():

@@ -87,6 +87,34 @@ class ObjectStore:
         with _translated("delete an object"):
             self._s3.delete_object(Bucket=self.bucket, Key=key)
 
+    def put_json(self, key: str, body: str) -> None:
+        with _translated("store a record"):
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode(),
+                                ContentType="application/json")
+
+    def get_json(self, key: str) -> str | None:
+        """The object's text, or None when there is no such object."""
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+                return None
+            raise Unavailable("object storage refused to read a record") from exc
+        except BotoCoreError as exc:
+            raise Unavailable("object storage cannot be reached") from exc
+        body: bytes = response["Body"].read()
+        return body.decode()
+
+    def newest_keys(self, prefix: str, limit: int) -> list[str]:
+        """Up to ``limit`` keys under ``prefix``, most recently written first."""
+        found: list[tuple[Any, str]] = []
+        with _translated("list records"):
+            pages = self._s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                found += [(item["LastModified"], item["Key"]) for item in page.get("Contents", [])]
+        return [key for _stamp, key in sorted(found, reverse=True)[:limit]]
+
     def exists(self, key: str) -> bool:
         return self.size_of(key) is not None
 

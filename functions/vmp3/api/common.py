@@ -14,6 +14,7 @@ from starlette.responses import Response
 from vmp3.errors import Unauthorized, Vmp3Error
 from vmp3.jobs import Job
 from vmp3.observability import get_logger, job_context
+from vmp3.services import records
 from vmp3.services.context import ServiceContext
 from vmp3.settings import Settings
 
@@ -44,7 +45,7 @@ Context = Annotated[ServiceContext, Depends(context_of)]
 
 
 def owned_job(job_id: str, owner: Owner, ctx: Context) -> Job:
-    return ctx.jobs.get_owned(job_id, owner)
+    return records.get_owned(ctx, job_id, owner)
 
 
 OwnedJob = Annotated[Job, Depends(owned_job)]

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from vmp3.api.common import Context, OwnedJob, Owner, build_app
-from vmp3.services import downloads
+from vmp3.services import downloads, records
 from vmp3.services.context import ServiceContext
 from vmp3.settings import Settings
 
@@ -18,7 +18,7 @@ def create_app(settings: Settings, ctx: ServiceContext | None = None) -> FastAPI
 
     @app.get("/jobs")
     def list_jobs(owner: Owner, ctx: Context) -> dict[str, Any]:
-        return {"jobs": [job.public_view() for job in ctx.jobs.list_owned(owner)]}
+        return {"jobs": [job.public_view() for job in records.list_owned(ctx, owner)]}
 
     @app.get("/jobs/{job_id}")
     def get_job(job: OwnedJob) -> dict[str, Any]:

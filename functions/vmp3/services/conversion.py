@@ -13,43 +13,66 @@ from enum import StrEnum
 from vmp3.errors import ConversionFailed, MediaError
 from vmp3.jobs import ConvertMessage, Job, Status
 from vmp3.observability import job_finished
+from vmp3.services import records
 from vmp3.services.context import ServiceContext
+from vmp3.services.leases import job_lease
 from vmp3.workspace import job_dir
 
 log = logging.getLogger(__name__)
 PROGRESS_MIN_INTERVAL_S = 0.5
+CRASHED = "crashed"
 
 
 class Outcome(StrEnum):
     DONE = "done"  # ack
     SKIPPED = "skipped"  # already final: ack, do nothing
-    FAILED = "failed"  # the input is bad: job failed, message to the dead-letter queue
+    FAILED = "failed"  # the job cannot succeed: job failed, message to the dead-letter queue
 
 
-def process(ctx: ServiceContext, message: ConvertMessage) -> Outcome:
-    """Convert one job. Infrastructure errors propagate so the message is redelivered."""
-    job = ctx.jobs.get(message.job_id) or _rebuilt(ctx, message)
+def process(ctx: ServiceContext, message: ConvertMessage, previous_deliveries: int = 0) -> Outcome:
+    """Convert one job. Infrastructure errors propagate so the message is redelivered.
+
+    ``previous_deliveries`` is the broker's count of earlier deliveries that ended without
+    an ack: at the delivery limit the job is failed instead of crashing a converter again.
+    """
+    job = _current(ctx, message)
     if job.status.is_final:
         return Outcome.SKIPPED
-    ctx.jobs.advance(job, Status.RUNNING, progress=0)
+    if previous_deliveries >= ctx.topology.delivery_limit:
+        return _failed(ctx, job, CRASHED, f"the conversion was started {previous_deliveries} "
+                       "times and never finished (the converter crashed or lost its connection)")
+    with job_lease(ctx.jobs, job.id):
+        job = _current(ctx, message)  # another converter may have finished it meanwhile
+        if job.status.is_final:
+            return Outcome.SKIPPED
+        return _run(ctx, job, message)
+
+
+def _run(ctx: ServiceContext, job: Job, message: ConvertMessage) -> Outcome:
+    records.advance(ctx, job, Status.RUNNING, progress=0)
     try:
         summary = _convert_and_store(ctx, message)
     except (MediaError, ConversionFailed) as exc:
-        ctx.jobs.fail(job, exc.code, exc.message)
-        job_finished(ok=False)
-        log.warning("conversion failed", extra={"job_id": job.id, "code": exc.code,
-                                                "error": exc.message})
-        return Outcome.FAILED
-    ctx.jobs.advance(job, Status.DONE, progress=100, result=summary)
+        return _failed(ctx, job, exc.code, exc.message)
+    records.advance(ctx, job, Status.DONE, progress=100, result=summary)
     job_finished(ok=True, seconds=float(str(summary["seconds"])))
     return Outcome.DONE
 
 
-def _rebuilt(ctx: ServiceContext, message: ConvertMessage) -> Job:
-    """Recreate a record Redis lost: the message carries everything the job needs."""
-    job = Job(id=message.job_id, owner=message.owner, filename=message.filename,
-              options=message.options, status=Status.QUEUED)
-    ctx.jobs.create(job)
+def _failed(ctx: ServiceContext, job: Job, code: str, message: str) -> Outcome:
+    records.fail(ctx, job, code, message)
+    job_finished(ok=False)
+    log.warning("conversion failed", extra={"job_id": job.id, "code": code, "error": message})
+    return Outcome.FAILED
+
+
+def _current(ctx: ServiceContext, message: ConvertMessage) -> Job:
+    """The job's record; recreated from the message if Redis and S3 both lack it."""
+    job = records.get(ctx, message.job_id, message.owner)
+    if job is None:
+        job = Job(id=message.job_id, owner=message.owner, filename=message.filename,
+                  options=message.options, status=Status.QUEUED)
+        ctx.jobs.restore(job)
     return job
 
 

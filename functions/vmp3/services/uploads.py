@@ -10,6 +10,7 @@ from vmp3.errors import MediaError, SourceMissing, TooLarge
 from vmp3.jobs import ConvertMessage, Job, Status, new_job_id
 from vmp3.media.options import ConversionOptions
 from vmp3.observability import jobs_submitted
+from vmp3.services import records
 from vmp3.services.context import ServiceContext
 from vmp3.workspace import job_dir
 
@@ -27,7 +28,7 @@ def clean_filename(name: str) -> str:
 def create_job(ctx: ServiceContext, owner: str, filename: str,
                options: ConversionOptions) -> tuple[Job, dict[str, Any]]:
     job = Job(id=new_job_id(), owner=owner, filename=clean_filename(filename), options=options)
-    ctx.jobs.create(job)
+    records.create(ctx, job)
     upload = ctx.objects.presigned_post(job.source_key, ctx.settings.max_upload_bytes,
                                         ctx.settings.upload_url_expiry_s)
     return job, upload
@@ -43,14 +44,14 @@ def start_job(ctx: ServiceContext, job: Job) -> Job:
     try:
         _check_and_probe(ctx, job)
     except MediaError as exc:
-        ctx.jobs.fail(job, exc.code, exc.message)
+        records.fail(ctx, job, exc.code, exc.message)
         ctx.objects.delete(job.source_key)  # junk is not kept
         raise
     except Exception:
         release()  # nothing was queued: let the caller try again
         raise
     _queue(ctx, job, release)
-    return ctx.jobs.get(job.id) or job
+    return records.get(ctx, job.id, job.owner) or job
 
 
 def _check_and_probe(ctx: ServiceContext, job: Job) -> None:
@@ -76,7 +77,7 @@ def _queue(ctx: ServiceContext, job: Job, release: Any) -> None:
         raise
     # After the publish: a converter that already took the job has moved it past queued,
     # and the forward-only rule keeps this write from undoing that.
-    ctx.jobs.advance(job, Status.QUEUED)
+    records.advance(ctx, job, Status.QUEUED)
     jobs_submitted()
     log.info("job queued", extra={"job_id": job.id})
 
@@ -86,10 +87,10 @@ def start_from_object_key(ctx: ServiceContext, key: str) -> Job | None:
     parts = key.split("/")
     if len(parts) != 3 or parts[0] != "uploads":
         return None
-    job = ctx.jobs.get(parts[2])
-    if job is None or job.owner != parts[1]:
+    job = records.get(ctx, parts[2], parts[1])
+    if job is None:
         return None
     try:
         return start_job(ctx, job)
     except MediaError:
-        return ctx.jobs.get(job.id)  # refused: the job now says why
+        return records.get(ctx, job.id, job.owner)  # refused: the job now says why
