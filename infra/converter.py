@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.functions import AMQP_SECRET_ENV, Dependencies, environment, new_role
 from infra.queue import VHOST
 from infra.sizing import ConverterSizing, converter_sizing
-from infra.storage import OUTPUTS, UPLOADS
+from infra.storage import JOBS, OUTPUTS, UPLOADS
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "functions/converter/Dockerfile"
@@ -49,6 +49,8 @@ class Converter(Construct):
         self.role = role
         deps.storage.grant(role, UPLOADS, "s3:GetObject")
         deps.storage.grant(role, OUTPUTS, "s3:PutObject", "s3:AbortMultipartUpload")
+        deps.storage.grant(role, JOBS, "s3:PutObject", "s3:GetObject")
+        deps.storage.grant_list(role, JOBS)
         self._grant_event_source(role, deps)
         env = environment(deps, "converter")
         env[AMQP_SECRET_ENV] = deps.queue.secret.secret_arn

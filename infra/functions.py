@@ -19,7 +19,7 @@ from infra.operations import metrics_namespace
 from infra.queue import Queue
 from infra.roles import function_role
 from infra.sizing import upload_sizing
-from infra.storage import OUTPUTS, UPLOADS, Storage
+from infra.storage import JOBS, OUTPUTS, UPLOADS, Storage
 from vmp3.routes import HANDLERS
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -110,6 +110,8 @@ class Functions(Construct):
         self.upload_role = role
         # Presigned POST (PutObject) for the client; Head/Get to verify and probe; Delete junk.
         deps.storage.grant(role, UPLOADS, "s3:PutObject", "s3:GetObject", "s3:DeleteObject")
+        deps.storage.grant(role, JOBS, "s3:PutObject", "s3:GetObject")
+        deps.storage.grant_list(role, UPLOADS, JOBS)
         deps.queue.secret.grant_read(role)
         sizing = upload_sizing(deps.config.max_upload_bytes)
         env = environment(deps, "upload")
@@ -133,6 +135,9 @@ class Functions(Construct):
         self.gateway_role = role
         # Presigned GET of finished MP3s only.
         deps.storage.grant(role, OUTPUTS, "s3:GetObject")
+        # Job records, read back (and listed) when Redis lost them.
+        deps.storage.grant(role, JOBS, "s3:GetObject")
+        deps.storage.grant_list(role, JOBS)
         env = environment(deps, "gateway")
         env["VMP3_DOWNLOAD_URL_EXPIRY_S"] = "900"
         return self._function(

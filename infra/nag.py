@@ -54,13 +54,14 @@ def acknowledge(stack: Vmp3Stack) -> None:
     for role in (functions.upload_role, functions.gateway_role, converter.role,
                  stack.queue.importer_role):
         _ack(role, ENI_WILDCARD)
+    records = _prefix_wildcard(bucket, "jobs/", "the job's durable record")
     _ack(functions.upload_role, _prefix_wildcard(
-        bucket, "uploads/", "presigned POST, verify, probe and delete a job's upload"))
+        bucket, "uploads/", "presigned POST, verify, probe and delete a job's upload"), records)
     _ack(functions.gateway_role, _prefix_wildcard(
-        bucket, "outputs/", "presigned GET of a job's MP3"))
+        bucket, "outputs/", "presigned GET of a job's MP3"), records)
     _ack(converter.role,
          _prefix_wildcard(bucket, "uploads/", "read the job's video"),
-         _prefix_wildcard(bucket, "outputs/", "write the job's MP3"))
+         _prefix_wildcard(bucket, "outputs/", "write the job's MP3"), records)
     _ack(stack.queue.secret, SECRET_ROTATION)
     _ack(stack.cache.secret, SECRET_ROTATION)
     _ack(stack.cache.replication_group, (

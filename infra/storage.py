@@ -1,4 +1,4 @@
-"""Storage: the one data bucket (uploads/ and outputs/) plus the bucket its access logs go to."""
+"""Storage: the data bucket (uploads/, outputs/, jobs/) and the bucket its access logs go to."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from constructs import Construct
 
 UPLOADS = "uploads/"
 OUTPUTS = "outputs/"
+JOBS = "jobs/"  # durable job records (vmp3.services.records)
 
 
 class Storage(Construct):
@@ -44,6 +45,9 @@ class Storage(Construct):
                                  expiration=Duration.days(upload_retention_days)),
                 s3.LifecycleRule(id="expire-outputs", prefix=OUTPUTS,
                                  expiration=Duration.days(output_retention_days)),
+                # A job's record lives as long as its MP3.
+                s3.LifecycleRule(id="expire-job-records", prefix=JOBS,
+                                 expiration=Duration.days(output_retention_days)),
                 s3.LifecycleRule(id="abort-incomplete-multipart",
                                  abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
@@ -57,6 +61,12 @@ class Storage(Construct):
     def grant(self, role: iam.IRole, prefix: str, *actions: str) -> None:
         role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions),
                                                          resources=[self.objects(prefix)]))
+
+    def grant_list(self, role: iam.IRole, *prefixes: str) -> None:
+        """ListBucket under ``prefixes``: without it S3 answers 403, not 404, for a missing key."""
+        role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["s3:ListBucket"], resources=[self.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{p}*" for p in prefixes]}}))
 
 
 def _cors(origins: tuple[str, ...]) -> list[s3.CorsRule] | None:

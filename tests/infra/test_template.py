@@ -41,10 +41,15 @@ EXPECTED_KINDS = {
 }
 # Which S3 object prefixes each role may touch, with which actions.
 S3_GRANTS = {
-    "FunctionsUploadRole": {"uploads/*": {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}},
-    "FunctionsGatewayRole": {"outputs/*": {"s3:GetObject"}},
+    "FunctionsUploadRole": {"uploads/*": {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
+                            "jobs/*": {"s3:PutObject", "s3:GetObject"},
+                            "list": {"uploads/*", "jobs/*"}},
+    "FunctionsGatewayRole": {"outputs/*": {"s3:GetObject"}, "jobs/*": {"s3:GetObject"},
+                             "list": {"jobs/*"}},
     "ConverterConverterRole": {"uploads/*": {"s3:GetObject"},
-                               "outputs/*": {"s3:PutObject", "s3:AbortMultipartUpload"}},
+                               "outputs/*": {"s3:PutObject", "s3:AbortMultipartUpload"},
+                               "jobs/*": {"s3:PutObject", "s3:GetObject"},
+                               "list": {"jobs/*"}},
 }
 
 
@@ -135,11 +140,16 @@ def test_s3_grants_are_scoped_to_prefixes(synth: Synth) -> None:
             continue
         role = next((r for r in S3_GRANTS if name.startswith(r)), None)
         assert role is not None, f"unexpected S3 grant in {name}: {actions}"
+        if actions == {"s3:ListBucket"}:
+            assert _joined(statement["Resource"]).endswith(":s3:::vmp3-dev-media-<token>-<token>")
+            prefixes = set(_as_list(statement["Condition"]["StringLike"]["s3:prefix"]))
+            seen.setdefault(role, {}).setdefault("list", set()).update(prefixes)
+            continue
         for resource in _as_list(statement["Resource"]):
             arn = _joined(resource)
             bucket, _, prefix = arn.partition("/")
             assert bucket.endswith(":s3:::vmp3-dev-media-<token>-<token>"), arn
-            assert prefix in ("uploads/*", "outputs/*"), arn
+            assert prefix in ("uploads/*", "outputs/*", "jobs/*"), arn
             seen.setdefault(role, {}).setdefault(prefix, set()).update(actions)
     assert seen == S3_GRANTS
 
