@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import figures as figures_mod
 from tests.support import services
 from tests.support.media import MEDIA_DIR
 from vmp3.services.context import ServiceContext
@@ -102,3 +103,11 @@ def fresh_ctx(settings: Settings) -> Iterator[ServiceContext]:
     services.declare_topology(settings.amqp_url, context.topology)
     yield context
     services.delete_topology(settings.amqp_url, context.topology)
+
+
+@pytest.fixture(scope="session")
+def figures() -> Iterator[figures_mod.FigureBook]:
+    """Figures the security and reliability tests report, collected for docs/reliability.md."""
+    book = figures_mod.FigureBook()
+    yield book
+    book.save(figures_mod.figures_path())

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vmp3.errors import ConversionTimeout, TooLarge, Vmp3Error
+from vmp3.errors import ConversionFailed, ConversionTimeout, TooLarge, Vmp3Error
 
 # bwrap reports a child killed by signal N as exit status 128 + N.
 _SIGNALLED_OFFSET = 128
+# How a process says it hit its address-space limit (the loader, or FFmpeg itself).
+_OUT_OF_MEMORY = ("Cannot allocate memory", "failed to map segment", "out of memory")
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +52,26 @@ class Confinement:
                 "--dev", "/dev", "--proc", "/proc", "--bind", str(writable), str(writable),
                 "--", *argv]
 
-    def check_exit(self, returncode: int) -> None:
-        """Raise the error a limit's signal stands for."""
+    def check_exit(self, returncode: int, cpu_used_s: float, stderr: str) -> None:
+        """Raise the error of the limit that stopped the process, if one did.
+
+        FFmpeg catches SIGXCPU and exits 255, so the CPU limit is read from the CPU
+        time the process used, not from how it died.
+        """
+        if returncode == 0:
+            return
         sig = -returncode if returncode < 0 else returncode - _SIGNALLED_OFFSET
-        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and self.cpu_s is not None):
+        if self.cpu_s is not None and (sig == signal.SIGXCPU or cpu_used_s >= self.cpu_s - 0.05):
             raise ConversionTimeout(f"processing used more than its {self.cpu_s} s of CPU time")
-        if sig == signal.SIGXFSZ:
+        if sig == signal.SIGXFSZ or (self.file_bytes is not None and "File too large" in stderr):
             raise TooLarge(f"the output would exceed the {self.file_bytes} byte limit")
+        if self.memory_bytes is not None and any(sign in stderr for sign in _OUT_OF_MEMORY):
+            raise TooLarge(f"processing needed more than its {self.memory_bytes} bytes of memory")
+        if sig in _CRASH_SIGNALS:
+            # Static builds crash rather than report when an allocation is refused.
+            raise ConversionFailed(f"FFmpeg crashed ({signal.Signals(sig).name}); the file may be "
+                                   f"malformed or need more than the {self.memory_bytes} byte "
+                                   "memory limit")
 
 
 UNCONFINED = Confinement()

@@ -58,9 +58,13 @@ class Converter:
     def _run(self, plan: Plan, source: Path, output: Path, job_dir: Path,
              on_progress: ProgressCallback | None) -> float:
         tracker = ProgressTracker(plan.expected_duration_s, on_progress or (lambda _p: None))
-        completed = run_tool([self.ffmpeg, *ffmpeg_args(plan, source, output)],
-                             timeout_s=self.timeout_s, stderr_path=job_dir / "ffmpeg.stderr",
-                             on_stdout_line=tracker.feed, confinement=self.confinement)
+        try:
+            completed = run_tool([self.ffmpeg, *ffmpeg_args(plan, source, output)],
+                                 timeout_s=self.timeout_s, stderr_path=job_dir / "ffmpeg.stderr",
+                                 on_stdout_line=tracker.feed, confinement=self.confinement)
+        except Exception:
+            output.unlink(missing_ok=True)  # a stopped FFmpeg leaves a partial file
+            raise
         if completed.returncode != 0:
             output.unlink(missing_ok=True)
             if _DECODE_FAILURE.search(completed.stderr):

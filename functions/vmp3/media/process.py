@@ -95,15 +95,22 @@ def run_tool(
         )
         with _deadline(proc, timeout_s) as expired:
             stdout = _drain(proc, on_stdout_line, on_stdout_chunk)
-            returncode = proc.wait()
+            returncode, cpu_used_s = _wait(proc)
         _kill_group(proc)  # nothing the tool started may outlive it
         _wait_group_gone(proc.pid)
         if expired.is_set():
             raise ConversionTimeout(f"processing took longer than {timeout_s:g} s and was stopped")
-        confinement.check_exit(returncode)
         stderr_file.seek(max(0, stderr_path.stat().st_size - STDERR_TAIL_BYTES))
         stderr = stderr_file.read().decode("utf-8", errors="replace")
+        confinement.check_exit(returncode, cpu_used_s, stderr)
         return Completed(returncode, stdout, stderr)
+
+
+def _wait(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
+    """Reap the process; its exit code and the CPU seconds it (and its reaped children) used."""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def _drain(proc: subprocess.Popen[bytes], on_line: Callable[[str], None] | None,
