@@ -55,6 +55,7 @@ class Job(BaseModel):
     owner: str
     status: Status = Status.CREATED
     progress: int | None = 0
+    attempts: int = 0  # conversions started, counting ones a crash cut short
     filename: str = ""
     options: ConversionOptions = Field(default_factory=ConversionOptions)
     created_at: float = Field(default_factory=time.time)

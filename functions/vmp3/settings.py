@@ -30,12 +30,15 @@ class Settings(BaseSettings):
     secrets_endpoint_url: str | None = None  # LocalStack in tests; AWS's own when unset
     aws_region: str = "us-east-1"
     bucket: str = "vmp3-local"
+    s3_multipart_threshold_bytes: int = Field(default=64 * 1024**2, ge=5 * 1024**2)
     queue_name: str = "vmp3.convert"
 
     # Limits a stranger's file must fit.
     max_upload_bytes: int = Field(default=2 * 1024**3, gt=0)
     max_duration_s: float = Field(default=4 * 3600, gt=0, le=MAX_MEDIA_SECONDS)
     conversion_timeout_s: float = Field(default=1800, gt=0)
+    # On SIGTERM a converter finishes its job within this, or hands it back to the queue.
+    shutdown_grace_s: float = Field(default=60, ge=0)
     # FFmpeg's confinement: address space per process, and the network sandbox
     # ("auto": bubblewrap where it works, "bwrap": required, "none": allowlists only).
     ffmpeg_memory_bytes: int = Field(default=2 * 1024**3, gt=0)

@@ -41,8 +41,10 @@ def worker_env(ctx: ServiceContext) -> dict[str, str]:
             "VMP3_CONVERSION_TIMEOUT_S": str(s.conversion_timeout_s)}
 
 
-def start_converter(ctx: ServiceContext) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "vmp3", "worker"], env=worker_env(ctx),
+def start_converter(ctx: ServiceContext,
+                    extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "vmp3", "worker"],
+                            env={**worker_env(ctx), **(extra_env or {})},
                             start_new_session=True, stdout=subprocess.DEVNULL)
 
 

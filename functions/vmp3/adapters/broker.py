@@ -18,8 +18,10 @@ from vmp3.topology import QueueTopology
 HEARTBEAT_S = 30
 
 
-def connection_parameters(url: str) -> pika.URLParameters:
+def connection_parameters(url: str, name: str | None = None) -> pika.URLParameters:
     params = pika.URLParameters(url)
+    if name:  # shown by rabbitmqctl list_connections, so operators can tell converters apart
+        params.client_properties = {"connection_name": name}
     params.heartbeat = HEARTBEAT_S
     params.blocked_connection_timeout = 30
     params.connection_attempts = 3

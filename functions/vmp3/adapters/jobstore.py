@@ -141,6 +141,10 @@ class JobStore:
             return not self._redis.set(f"{self._owner_key(owner)}:synced", "1", nx=True,
                                        ex=SYNC_MARK_S)
 
+    def count_attempt(self, job_id: str) -> int:
+        with _translated():
+            return int(self._redis.hincrby(self._key(job_id), "attempts", 1))
+
     def report_progress(self, job_id: str, percent: int | None) -> None:
         with _translated():
             self._progress(keys=[self._key(job_id)],
@@ -197,4 +201,5 @@ def _job_from(raw: dict[str, str]) -> Job | None:
         return None
     job = Job.model_validate_json(raw["job"])
     progress = raw.get("progress", "")
-    return job.model_copy(update={"progress": int(progress) if progress else None})
+    return job.model_copy(update={"progress": int(progress) if progress else None,
+                                  "attempts": int(raw.get("attempts", 0))})

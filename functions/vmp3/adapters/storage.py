@@ -17,8 +17,13 @@ from vmp3.errors import Unavailable
 _MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 # Multipart above 64 MiB; each part is its own retried request and S3 publishes the
 # object only when CompleteMultipartUpload succeeds, so a reader never sees half an MP3.
-_TRANSFER = TransferConfig(multipart_threshold=64 * 1024**2, multipart_chunksize=16 * 1024**2,
-                           max_concurrency=4)
+MULTIPART_THRESHOLD_BYTES = 64 * 1024**2
+
+
+def _transfer(threshold: int) -> TransferConfig:
+    part_bytes = max(threshold // 4, 5 * 1024**2)  # S3's smallest part is 5 MiB
+    return TransferConfig(multipart_threshold=threshold, multipart_chunksize=part_bytes,
+                          max_concurrency=4)
 
 
 @contextmanager
@@ -33,17 +38,20 @@ def _translated(action: str) -> Iterator[None]:
 
 
 class ObjectStore:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str,
+                 multipart_threshold: int = MULTIPART_THRESHOLD_BYTES) -> None:
         self._s3 = client
         self.bucket = bucket
+        self._transfer = _transfer(multipart_threshold)
 
     @classmethod
-    def connect(cls, bucket: str, region: str, endpoint_url: str | None) -> ObjectStore:
+    def connect(cls, bucket: str, region: str, endpoint_url: str | None,
+                multipart_threshold: int = MULTIPART_THRESHOLD_BYTES) -> ObjectStore:
         config = Config(signature_version="s3v4", retries={"mode": "standard", "max_attempts": 5},
                         s3={"addressing_style": "path"} if endpoint_url else {},
                         connect_timeout=5, read_timeout=60)
         client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
-        return cls(client, bucket)
+        return cls(client, bucket, multipart_threshold)
 
     def presigned_post(self, key: str, max_bytes: int, expires_s: int) -> dict[str, Any]:
         """A browser-usable POST for exactly ``key``, refusing bodies over ``max_bytes``."""
@@ -76,11 +84,11 @@ class ObjectStore:
 
     def download(self, key: str, destination: Path) -> None:
         with _translated("read the upload"):
-            self._s3.download_file(self.bucket, key, str(destination), Config=_TRANSFER)
+            self._s3.download_file(self.bucket, key, str(destination), Config=self._transfer)
 
     def upload(self, source: Path, key: str, metadata: dict[str, str]) -> None:
         with _translated("store the MP3"):
-            self._s3.upload_file(str(source), self.bucket, key, Config=_TRANSFER,
+            self._s3.upload_file(str(source), self.bucket, key, Config=self._transfer,
                                  ExtraArgs={"ContentType": "audio/mpeg", "Metadata": metadata})
 
     def delete(self, key: str) -> None:

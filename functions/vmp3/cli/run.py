@@ -63,7 +63,8 @@ def worker(max_jobs: int | None) -> int:
     from vmp3.services.consumer import Consumer
     from vmp3.services.context import ServiceContext
 
-    consumer = Consumer(ServiceContext(get_settings()))
+    settings = get_settings()
+    consumer = Consumer(ServiceContext(settings), grace_s=settings.shutdown_grace_s)
     consumer.install_signal_handlers()
     consumer.run(max_jobs)
     return 0

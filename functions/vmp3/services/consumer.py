@@ -7,6 +7,7 @@ FFmpeg runs in a worker thread while this thread keeps pika's connection alive
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -63,7 +64,8 @@ class Consumer:
         return max_jobs is not None and self.processed >= max_jobs
 
     def _consume(self, max_jobs: int | None) -> None:
-        connection = pika.BlockingConnection(connection_parameters(self._ctx.amqp_url))
+        connection = pika.BlockingConnection(
+            connection_parameters(self._ctx.amqp_url, f"vmp3-converter-{os.getpid()}"))
         try:
             channel = connection.channel()
             declare(channel, self._ctx.topology)
@@ -88,7 +90,13 @@ class Consumer:
 
     def _work(self, connection: Any, channel: Any, tag: int, body: bytes, earlier: int) -> None:
         outcome = self._outcome(body, earlier)
-        connection.add_callback_threadsafe(lambda: self._settle(channel, tag, outcome))
+        try:
+            connection.add_callback_threadsafe(lambda: self._settle(channel, tag, outcome))
+        except pika.exceptions.AMQPError:
+            # The broker dropped us mid-job (consumer timeout, restart): it has already
+            # requeued the message, and the job's lease keeps the next taker from redoing it.
+            log.warning("connection lost before the ack; the broker redelivers the job")
+            self._busy.clear()
 
     def _settle(self, channel: Any, tag: int, outcome: str) -> None:
         if outcome == RETRY:

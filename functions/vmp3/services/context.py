@@ -39,7 +39,8 @@ class ServiceContext:
     @cached_property
     def objects(self) -> ObjectStore:
         s = self.settings
-        return ObjectStore.connect(s.bucket, s.aws_region, s.s3_endpoint_url)
+        return ObjectStore.connect(s.bucket, s.aws_region, s.s3_endpoint_url,
+                                   s.s3_multipart_threshold_bytes)
 
     @cached_property
     def publisher(self) -> Publisher:

@@ -50,6 +50,7 @@ def process(ctx: ServiceContext, message: ConvertMessage, previous_deliveries: i
 
 def _run(ctx: ServiceContext, job: Job, message: ConvertMessage) -> Outcome:
     records.advance(ctx, job, Status.RUNNING, progress=0)
+    ctx.jobs.count_attempt(job.id)
     try:
         summary = _convert_and_store(ctx, message)
     except (MediaError, ConversionFailed) as exc:

@@ -36,6 +36,10 @@ def job_lease(jobs: JobStore, job_id: str) -> Iterator[str]:
     """Hold ``job_id``'s lease for the block, waiting while another live converter holds it."""
     holder = holder_id()
     while not jobs.acquire_lease(job_id, holder, LEASE_TTL_MS):
+        current = jobs.lease_holder(job_id)
+        if current is not None and _dead_here(current):
+            jobs.release_lease(job_id, current)  # its process is gone: no need to wait out the TTL
+            continue
         time.sleep(WAIT_POLL_S)
     stop = threading.Event()
     renewer = threading.Thread(target=_renew, args=(jobs, job_id, holder, stop), daemon=True)
@@ -46,6 +50,21 @@ def job_lease(jobs: JobStore, job_id: str) -> Iterator[str]:
         stop.set()
         renewer.join()
         jobs.release_lease(job_id, holder)
+
+
+def _dead_here(holder: str) -> bool:
+    """True when ``holder`` was a process on this host that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _renew(jobs: JobStore, job_id: str, holder: str, stop: threading.Event) -> None:
