@@ -76,3 +76,14 @@ def queue_depth(url: str, queue: str) -> int:
         return int(declared.method.message_count)
     finally:
         connection.close()
+
+
+REDIS_START = stack.REDIS_START
+
+
+def wait_port_open(port: int, timeout_s: float = 30) -> None:
+    stack.wait_until(lambda: _port_open(port), f"port {port}", timeout_s)
+
+
+def wait_port_closed(port: int, timeout_s: float = 30) -> None:
+    stack.wait_until(lambda: not _port_open(port), f"port {port} to close", timeout_s)

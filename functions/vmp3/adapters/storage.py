@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,7 +34,7 @@ def _translated(action: str) -> Iterator[None]:
     except ClientError as exc:
         raise Unavailable(f"object storage refused to {action}: "
                           f"{exc.response.get('Error', {}).get('Code', 'error')}") from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, Boto3Error) as exc:  # Boto3Error: a transfer that gave up retrying
         raise Unavailable(f"object storage cannot be reached to {action}") from exc
 
 

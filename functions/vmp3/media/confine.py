@@ -7,10 +7,12 @@ allowlist (``file`` only) is the remaining guard (docs/adr/0003-ffmpeg-confineme
 
 from __future__ import annotations
 
+import ctypes
 import resource
 import shutil
 import signal
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,6 +39,7 @@ class Confinement:
                   (resource.RLIMIT_FSIZE, self.file_bytes)]
 
         def apply() -> None:
+            _die_with_parent()
             for which, value in limits:
                 if value is not None:
                     # CPU: SIGXCPU at the soft limit, SIGKILL a little later if ignored.
@@ -72,6 +75,20 @@ class Confinement:
             raise ConversionFailed(f"FFmpeg crashed ({signal.Signals(sig).name}); the file may be "
                                    f"malformed or need more than the {self.memory_bytes} byte "
                                    "memory limit")
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    """Have the kernel SIGKILL the tool if its converter dies (even by SIGKILL).
+
+    The tool runs in its own session so a timeout can kill its whole group; that also
+    puts it out of reach of a signal sent to the converter's group.
+    """
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 UNCONFINED = Confinement()
