@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml  # type: ignore[import-untyped]
 
+from vmp3.local.gateway import LocalGatewaySettings
 from vmp3.settings import Settings
 
 pytestmark = pytest.mark.infra
@@ -50,11 +51,12 @@ def test_ports_match_the_settings_defaults(compose: dict[str, Any]) -> None:
 
 def test_app_environment_names_are_settings_fields(compose: dict[str, Any]) -> None:
     fields = {f"VMP3_{name.upper()}" for name in Settings.model_fields}
+    fields |= {f"VMP3_LOCAL_{name.upper()}" for name in LocalGatewaySettings.model_fields}
     for name in ("gateway", "converter"):
         env = compose["services"][name]["environment"]
         assert set(env) <= fields | AWS_ENV, set(env) - fields - AWS_ENV
         Settings(**{key[5:].lower(): value for key, value in env.items()
-                    if key.startswith("VMP3_")})
+                    if key.startswith("VMP3_") and not key.startswith("VMP3_LOCAL_")})
 
 
 def test_app_endpoints_point_at_the_compose_services(compose: dict[str, Any]) -> None:

@@ -37,6 +37,7 @@ def _add_local(commands: Any) -> None:
     actions.add_parser("status", help="what is running")
     serve = actions.add_parser("serve-gateway", help=argparse.SUPPRESS)
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--host", default="127.0.0.1")
 
 
 def _add_convert(convert: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from vmp3.client import Client, ClientError, progress_bar
-from vmp3.errors import Unavailable
+from vmp3.errors import ConfigError, Unavailable
 from vmp3.local import commands, stack
 from vmp3.media.tools import locate
 from vmp3.settings import get_settings
@@ -31,32 +31,24 @@ def local(action: str, args: argparse.Namespace) -> int:
         for name, state_text in commands.status().items():
             print(f"{name:16} {state_text}")
         return 0
-    return serve_gateway(args.port)
+    return serve_gateway(args.host, args.port)
 
 
-def serve_gateway(port: int) -> int:
+def serve_gateway(host: str, port: int) -> int:
     import uvicorn
 
-    from vmp3.local.gateway import LocalGateway, UsagePlan, function_handlers
+    from vmp3.local.gateway import LocalGateway, LocalGatewaySettings, function_handlers
     from vmp3.services.context import ServiceContext
 
+    local = LocalGatewaySettings()
     state = stack.StackState.load(stack.state_dir())
+    api_key = local.api_key or state.api_key
+    if not api_key:
+        raise ConfigError("no API key: run 'vmp3 local up' or set VMP3_LOCAL_API_KEY")
     handlers = function_handlers(ServiceContext(get_settings()))
-    plan = UsagePlan(**_plan_overrides())
-    app = LocalGateway({state.api_key: state.key_id}, handlers, plan).app()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    app = LocalGateway({api_key: local.key_id}, handlers, local.plan).app()
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
-
-
-def _plan_overrides() -> dict[str, Any]:
-    import os
-
-    overrides: dict[str, Any] = {}
-    if "VMP3_LOCAL_RATE_PER_S" in os.environ:
-        overrides["rate_per_s"] = float(os.environ["VMP3_LOCAL_RATE_PER_S"])
-    if "VMP3_LOCAL_BURST" in os.environ:
-        overrides["burst"] = int(os.environ["VMP3_LOCAL_BURST"])
-    return overrides
 
 
 def worker(max_jobs: int | None) -> int:

@@ -16,6 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -63,6 +65,21 @@ class TokenBucket:
 class UsagePlan:
     rate_per_s: float = 50.0
     burst: int = 100
+
+
+class LocalGatewaySettings(BaseSettings):
+    """The local gateway's own settings (prefix ``VMP3_LOCAL_``); AWS has a usage plan instead."""
+
+    model_config = SettingsConfigDict(env_prefix="VMP3_LOCAL_", frozen=True)
+
+    api_key: str | None = None  # default: the key ``vmp3 local up`` generated
+    key_id: str = "local-owner"
+    rate_per_s: float = Field(default=UsagePlan.rate_per_s, gt=0)
+    burst: int = Field(default=UsagePlan.burst, gt=0)
+
+    @property
+    def plan(self) -> UsagePlan:
+        return UsagePlan(self.rate_per_s, self.burst)
 
 
 def _matcher(route: Route) -> re.Pattern[str]:
