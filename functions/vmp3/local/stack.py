@@ -65,6 +65,7 @@ def local_env(state: Path) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "test"),
         "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "VMP3_STATE_DIR": str(state),  # the gateway reads the API key from here
     }
 
 
