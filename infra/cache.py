@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Fn, RemovalPolicy
+from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
+
+from infra.secrets import credentials
 
 REDIS_PORT = 6379
 
@@ -17,18 +16,9 @@ class Cache(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, stage: str,
                  node_type: str, high_availability: bool) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
-            self, "AuthToken",
-            description="vmp3 ElastiCache Redis AUTH token",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({"username": "default"}),
-                generate_string_key="password",
-                # AUTH tokens must be printable without @ " /; they also go into a URL.
-                exclude_punctuation=True,
-                password_length=64,
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        # AUTH tokens must be printable without @ " /.
+        self.secret = credentials(self, "AuthToken", username="default", length=64,
+                                  description="vmp3 ElastiCache Redis AUTH token")
         self.security_group = ec2.SecurityGroup(
             self, "CacheSg", vpc=vpc, allow_all_outbound=False,
             description="vmp3 Redis: admits only the functions")

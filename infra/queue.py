@@ -18,10 +18,10 @@ from aws_cdk import aws_amazonmq as mq
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.roles import function_role
+from infra.secrets import credentials
 from vmp3.topology import QueueTopology, topology_for
 
 AMQPS_PORT = 5671
@@ -40,18 +40,10 @@ class Queue(Construct):
         super().__init__(scope, construct_id)
         self.topology: QueueTopology = topology_for(queue_name)
         self.broker_name = f"vmp3-{stage}"
-        self.secret = secretsmanager.Secret(
-            self, "Credentials",
-            description="vmp3 Amazon MQ (RabbitMQ) user; also read by the Lambda event source",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({"username": "vmp3"}),
-                generate_string_key="password",
-                # Amazon MQ forbids , : = and the password is put into an amqps:// URL.
-                exclude_punctuation=True,
-                password_length=32,
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        # Amazon MQ forbids , : = in passwords.
+        self.secret = credentials(
+            self, "Credentials", username="vmp3", length=32,
+            description="vmp3 Amazon MQ (RabbitMQ) user; also read by the Lambda event source")
         self.security_group = ec2.SecurityGroup(
             self, "BrokerSg", vpc=vpc, allow_all_outbound=True,
             description="vmp3 broker: AMQPS from the functions and the event source mapping")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,18 @@ def _translated(action: str) -> Iterator[None]:
         raise Unavailable(f"object storage refused to {action}: "
                           f"{exc.response.get('Error', {}).get('Code', 'error')}") from exc
     except (BotoCoreError, Boto3Error) as exc:  # Boto3Error: a transfer that gave up retrying
+        raise Unavailable(f"object storage cannot be reached to {action}") from exc
+
+
+def _unless_missing(action: str, call: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """``call()``'s response, or None when S3 says there is no such object."""
+    try:
+        return call()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
+            return None
+        raise Unavailable(f"object storage refused to {action}") from exc
+    except BotoCoreError as exc:
         raise Unavailable(f"object storage cannot be reached to {action}") from exc
 
 
@@ -73,15 +85,9 @@ class ObjectStore:
 
     def size_of(self, key: str) -> int | None:
         """The object's size, or None when there is no such object."""
-        try:
-            head = self._s3.head_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise Unavailable("object storage refused to describe an object") from exc
-        except BotoCoreError as exc:
-            raise Unavailable("object storage cannot be reached") from exc
-        return int(head["ContentLength"])
+        head = _unless_missing("describe an object",
+                               lambda: self._s3.head_object(Bucket=self.bucket, Key=key))
+        return None if head is None else int(head["ContentLength"])
 
     def download(self, key: str, destination: Path) -> None:
         with _translated("read the upload"):
@@ -103,16 +109,9 @@ class ObjectStore:
 
     def get_json(self, key: str) -> str | None:
         """The object's text, or None when there is no such object."""
-        try:
-            response = self._s3.get_object(Bucket=self.bucket, Key=key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in _MISSING_CODES:
-                return None
-            raise Unavailable("object storage refused to read a record") from exc
-        except BotoCoreError as exc:
-            raise Unavailable("object storage cannot be reached") from exc
-        body: bytes = response["Body"].read()
-        return body.decode()
+        response = _unless_missing("read a record",
+                                   lambda: self._s3.get_object(Bucket=self.bucket, Key=key))
+        return None if response is None else bytes(response["Body"].read()).decode()
 
     def newest_keys(self, prefix: str, limit: int) -> list[str]:
         """Up to ``limit`` keys under ``prefix``, most recently written first."""
