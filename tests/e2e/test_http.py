@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support import media
-from tests.support.stack import RunningStack, running_stack
+from tests.support.stack import RunningStack, random_keys, running_stack
 from vmp3.client import Client, ClientError
 from vmp3.services.context import ServiceContext
 
@@ -24,9 +23,7 @@ CORPUS = media.corpus()
 
 @pytest.fixture(scope="module")
 def stack(ctx: ServiceContext) -> Iterator[RunningStack]:
-    alice_key, bob_key = (f"key-{uuid.uuid4().hex}" for _ in range(2))
-    keys = {alice_key: "alice", bob_key: "bob"}
-    with running_stack(ctx, keys, converters=2) as running:
+    with running_stack(ctx, random_keys("alice", "bob"), converters=2) as running:
         yield running
 
 
@@ -65,17 +62,10 @@ def test_corpus_over_http(stack: RunningStack, ctx: ServiceContext, tmp_path: Pa
         assert all(not ctx.objects.exists(f"outputs/alice/{j['id']}.mp3") for j in refused)
 
 
-@pytest.mark.parametrize("kind", ["empty", "text", "png"])
+@pytest.mark.parametrize("kind", media.NOT_MEDIA_KINDS)
 def test_not_media_and_the_service_keeps_answering(stack: RunningStack, tmp_path: Path,
                                                    kind: str) -> None:
-    source = tmp_path / "clip.mp4"
-    if kind == "empty":
-        source.write_bytes(b"")
-    elif kind == "text":
-        source.write_text("hello\n" * 100)
-    else:
-        media.ffmpeg("-f", "lavfi", "-i", "testsrc=size=32x32:duration=1", "-frames:v", "1",
-                     "-c:v", "png", "-f", "image2", source)
+    source = media.not_media(kind, tmp_path / "clip.mp4")
     with pytest.raises(ClientError) as refused:
         client_for(stack, "alice").convert(source, {}, tmp_path / "out")
     assert refused.value.server_code == "not_media"

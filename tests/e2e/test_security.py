@@ -19,7 +19,7 @@ import pytest
 from tests.support import hostile, media, services
 from tests.support.figures import FigureBook
 from tests.support.jobs import post_upload, uploaded_job
-from tests.support.stack import RunningStack, running_stack
+from tests.support.stack import RunningStack, random_keys, running_stack
 from vmp3.client import Client, ClientError
 from vmp3.errors import ConversionFailed, ConversionTimeout, SourceMissing, TooLarge, TooLong
 from vmp3.jobs import Job
@@ -40,9 +40,7 @@ SECTION = "Security"
 
 @pytest.fixture(scope="module")
 def stack(ctx: ServiceContext) -> Iterator[RunningStack]:
-    alice_key, mallory_key = (f"key-{uuid.uuid4().hex}" for _ in range(2))
-    keys = {alice_key: "alice", mallory_key: "mallory"}
-    with running_stack(ctx, keys, converters=2) as running:
+    with running_stack(ctx, random_keys("alice", "mallory"), converters=2) as running:
         yield running
 
 

@@ -112,16 +112,9 @@ def _moov_after_mdat(path: Path) -> bool:
     return data.find(b"moov") > data.find(b"mdat") > 0
 
 
-@pytest.mark.parametrize("kind", ["empty", "text", "png"])
+@pytest.mark.parametrize("kind", media.NOT_MEDIA_KINDS)
 def test_non_media_is_not_media(converter: Converter, tmp_path: Path, kind: str) -> None:
-    source = tmp_path / "video.mp4"
-    if kind == "empty":
-        source.write_bytes(b"")
-    elif kind == "text":
-        source.write_text("this is a shopping list, not a video\n" * 20)
-    else:
-        media.ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:duration=1", "-frames:v", "1",
-                     "-c:v", "png", "-f", "image2", source)
+    source = media.not_media(kind, tmp_path / "video.mp4")
     with pytest.raises(NotMedia):
         convert(converter, source, tmp_path)
 

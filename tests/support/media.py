@@ -38,6 +38,21 @@ def video_with_tone(path: Path, seconds: float = 2.0, audio_codec: str = "aac",
     return path
 
 
+NOT_MEDIA_KINDS = ("empty", "text", "png")
+
+
+def not_media(kind: str, path: Path) -> Path:
+    """A file named like a video that is nothing FFmpeg can take audio from."""
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("this is a shopping list, not a video\n" * 20)
+    else:
+        ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x64:duration=1", "-frames:v", "1",
+               "-c:v", "png", "-f", "image2", path)
+    return path
+
+
 def probe(path: Path) -> dict[str, Any]:
     out = subprocess.run([str(FFPROBE), "-v", "error", "-of", "json", "-show_format",
                           "-show_streams", str(path)], check=True, capture_output=True, text=True)

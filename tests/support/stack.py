@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ class RunningStack:
     api_url: str
     keys: dict[str, str]  # key value -> owner
     converters: list[subprocess.Popen[bytes]]
+
+
+def random_keys(*owners: str) -> dict[str, str]:
+    """A fresh API key for each owner: key value -> owner."""
+    return {f"key-{uuid.uuid4().hex}": owner for owner in owners}
 
 
 def free_port() -> int:
