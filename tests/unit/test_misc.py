@@ -31,6 +31,14 @@ def test_mp4_cut_before_its_index_is_told_from_junk(tmp_path: Path) -> None:
     assert not isobmff.is_cut_short(text)
 
 
+def test_tags_lose_control_characters_and_are_bounded() -> None:
+    tags = normalize_tags({"title": "a\x00b\x1bc", "comment": "line 1\nline 2",
+                           "artist": "x" * 200_000})
+    assert tags["title"] == "abc"
+    assert tags["comment"] == "line 1\nline 2"
+    assert len(tags["artist"]) == 1000
+
+
 def test_only_descriptive_tags_survive() -> None:
     raw = {"major_brand": "isom", "encoder": "Lavf", "TITLE": "T", "Artist": "A",
            "compatible_brands": "x", "year": "1999", "comment": " c ", "creation_time": "z"}

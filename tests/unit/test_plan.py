@@ -10,9 +10,10 @@ from vmp3.media.probe import AudioStream, ProbeResult
 
 def stream(index: int, *, codec: str | None = "aac", language: str | None = None,
            default: bool = False, rate: int = 44100, channels: int = 2,
-           duration: float | None = 10.0) -> AudioStream:
+           duration: float | None = 10.0, layout: str | None = "stereo") -> AudioStream:
     return AudioStream(index=index, codec=codec, sample_rate=rate, channels=channels,
-                       language=language, is_default=default, duration_s=duration)
+                       channel_layout=layout, language=language, is_default=default,
+                       duration_s=duration)
 
 
 def probed(*audio: AudioStream, size: int = 1_000_000, duration: float | None = 10.0,
@@ -89,3 +90,33 @@ def test_ffmpeg_arguments_are_hardened() -> None:
     assert args[args.index("-id3v2_version") + 1] == "3"
     assert args[-1] == "file:/tmp/out.mp3"
     assert args[args.index("-q:a") + 1] == "2"
+
+
+def test_a_trim_longer_than_the_limit_is_too_long() -> None:
+    with pytest.raises(TooLong):
+        make_plan(probed(stream(1, duration=7200.0)), ConversionOptions(end_s=9000), 3600)
+    with pytest.raises(TooLong):  # no believable duration: the requested range decides
+        make_plan(probed(stream(1, duration=None), duration=None), ConversionOptions(end_s=5000),
+                  3600)
+    plan = make_plan(probed(stream(1, duration=7200.0)), ConversionOptions(end_s=600), 3600)
+    assert not plan.limited_by_max
+
+
+def test_bitrate_above_what_the_rate_carries_is_refused() -> None:
+    with pytest.raises(BadRequest, match="64 kb/s"):
+        make_plan(probed(stream(1)), ConversionOptions(sample_rate=8000, bitrate_kbps=320), 3600)
+    with pytest.raises(BadRequest, match="160 kb/s"):  # 22.05 kHz source keeps its rate
+        make_plan(probed(stream(1, rate=22050)), ConversionOptions(bitrate_kbps=192), 3600)
+    make_plan(probed(stream(1, rate=8000)), ConversionOptions(bitrate_kbps=64), 3600)
+
+
+def test_wide_sources_without_a_layout_get_an_explicit_mix() -> None:
+    plan = make_plan(probed(stream(1, channels=9, layout=None)), ConversionOptions(), 3600)
+    args = ffmpeg_args(plan, Path("/in"), Path("/out.mp3"))
+    assert args[args.index("-af") + 1] == "pan=stereo|c0<c0+c2+c4+c6+c8|c1<c1+c3+c5+c7"
+    mono = make_plan(probed(stream(1, channels=3, layout=None)), ConversionOptions(channels=1),
+                     3600)
+    mono_args = ffmpeg_args(mono, Path("/in"), Path("/out.mp3"))
+    assert mono_args[mono_args.index("-af") + 1] == "pan=mono|c0<c0+c1+c2"
+    laid_out = make_plan(probed(stream(1, channels=6, layout="5.1")), ConversionOptions(), 3600)
+    assert "-af" not in ffmpeg_args(laid_out, Path("/in"), Path("/out.mp3"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -12,6 +13,16 @@ MP3_SAMPLE_RATES: tuple[int, ...] = (8000, 11025, 12000, 16000, 22050, 24000, 32
 MP3_BITRATES_KBPS: tuple[int, ...] = (32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160, 192, 224,
                                       256, 320)
 DEFAULT_VBR_QUALITY = 2
+# Unicode categories that print nothing or reorder text: control, format (e.g. RTL
+# override), line and paragraph separators, unassigned.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs", "Co"})
+
+
+def max_bitrate_kbps(sample_rate: int) -> int:
+    """LAME's highest CBR rate for an MPEG-1 (32 kHz+), MPEG-2 or MPEG-2.5 (below 16 kHz) stream."""
+    if sample_rate >= 32000:
+        return 320
+    return 160 if sample_rate >= 16000 else 64
 # No source, real or claimed, is taken as longer than this (a sanity bound, not the limit).
 MAX_MEDIA_SECONDS = 48 * 3600.0
 
@@ -24,7 +35,8 @@ def nearest_mp3_rate(rate: int) -> int:
 class ConversionOptions(BaseModel):
     """Output options; every field left ``None`` means "decide from the source"."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no "true" for 1; no inf or NaN for a time.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     bitrate_kbps: int | None = Field(default=None, description="CBR bitrate, 32-320 kb/s")
     quality: int | None = Field(default=None, ge=0, le=9, description="VBR quality V0 (best)-V9")
@@ -35,6 +47,13 @@ class ConversionOptions(BaseModel):
     language: str | None = Field(default=None, min_length=2, max_length=3, pattern="^[A-Za-z]+$")
     title: str | None = Field(default=None, max_length=500)
     artist: str | None = Field(default=None, max_length=500)
+
+    @field_validator("title", "artist")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is not None and any(unicodedata.category(ch) in _UNPRINTABLE for ch in value):
+            raise ValueError("must not contain control or invisible formatting characters")
+        return value
 
     @field_validator("bitrate_kbps")
     @classmethod

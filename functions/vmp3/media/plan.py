@@ -7,7 +7,12 @@ from pathlib import Path
 
 from vmp3.errors import BadRequest, TooLong
 from vmp3.media import formats
-from vmp3.media.options import DEFAULT_VBR_QUALITY, ConversionOptions, nearest_mp3_rate
+from vmp3.media.options import (
+    DEFAULT_VBR_QUALITY,
+    ConversionOptions,
+    max_bitrate_kbps,
+    nearest_mp3_rate,
+)
 from vmp3.media.probe import AudioStream, ProbeResult, require_audio, require_decodable
 
 # ISO 639-1 codes for the languages most often tagged, so "en" finds "eng".
@@ -31,6 +36,7 @@ class Plan:
     start_s: float
     expected_duration_s: float | None  # None when the source does not say believably
     max_output_s: float
+    limited_by_max: bool  # True when only the duration limit bounds the output
     tags: dict[str, str]
     source: dict[str, object]  # what the probe found, for the job's metadata
 
@@ -59,24 +65,34 @@ def make_plan(probed: ProbeResult, options: ConversionOptions, max_duration_s: f
     require_audio(probed)
     stream = choose_track(probed.audio, options.language)
     require_decodable(stream)
-    source_s = probed.plausible_duration(stream)
-    if source_s is not None and source_s > max_duration_s and options.end_s is None:
-        raise TooLong(f"the audio lasts {source_s:.0f} s; the limit is {max_duration_s:.0f} s")
     start_s = options.start_s or 0.0
-    expected = _expected_duration(source_s, start_s, options.end_s)
+    expected = _expected_duration(probed.plausible_duration(stream), start_s, options.end_s)
+    if expected is not None and expected > max_duration_s:
+        raise TooLong(f"the audio to convert lasts {expected:.0f} s; "
+                      f"the limit is {max_duration_s:.0f} s")
+    sample_rate = options.sample_rate or nearest_mp3_rate(stream.sample_rate)
+    _check_bitrate(options.bitrate_kbps, sample_rate)
+    requested_s = None if options.end_s is None else options.end_s - start_s
     return Plan(
         stream=stream,
         copy=stream.codec == "mp3" and not options.forces_reencode,
-        sample_rate=options.sample_rate or nearest_mp3_rate(stream.sample_rate),
+        sample_rate=sample_rate,
         channels=options.channels or min(stream.channels, 2),
         quality=_quality(options),
         bitrate_kbps=options.bitrate_kbps,
         start_s=start_s,
         expected_duration_s=expected,
-        max_output_s=min(max_duration_s, (options.end_s or max_duration_s) - start_s),
+        max_output_s=min(max_duration_s, requested_s or max_duration_s),
+        limited_by_max=requested_s is None or requested_s > max_duration_s,
         tags=_tags(probed, stream, options),
         source=probed.describe(),
     )
+
+
+def _check_bitrate(bitrate_kbps: int | None, sample_rate: int) -> None:
+    if bitrate_kbps is not None and bitrate_kbps > max_bitrate_kbps(sample_rate):
+        raise BadRequest(f"{bitrate_kbps} kb/s is more than an MP3 at {sample_rate} Hz can "
+                         f"carry (at most {max_bitrate_kbps(sample_rate)} kb/s)")
 
 
 def _quality(options: ConversionOptions) -> int | None:
@@ -123,4 +139,20 @@ def _codec_args(plan: Plan) -> list[str]:
         rate = ["-q:a", str(plan.quality)]
     else:
         rate = ["-b:a", f"{plan.bitrate_kbps}k"]
-    return ["-c:a", "libmp3lame", *rate, "-ar", str(plan.sample_rate), "-ac", str(plan.channels)]
+    return [*_downmix_args(plan), "-c:a", "libmp3lame", *rate, "-ar", str(plan.sample_rate),
+            "-ac", str(plan.channels)]
+
+
+def _downmix_args(plan: Plan) -> list[str]:
+    """An explicit mix for wide sources with no channel layout, which FFmpeg cannot downmix.
+
+    Channels alternate left and right (mono: all together), each side normalised.
+    """
+    count = plan.stream.channels
+    if plan.stream.channel_layout is not None or count <= plan.channels:
+        return []
+    if plan.channels == 1:
+        return ["-af", "pan=mono|c0<" + "+".join(f"c{i}" for i in range(count))]
+    left = "+".join(f"c{i}" for i in range(0, count, 2))
+    right = "+".join(f"c{i}" for i in range(1, count, 2))
+    return ["-af", f"pan=stereo|c0<{left}|c1<{right}"]

@@ -19,6 +19,8 @@ PROBE_TIMEOUT_S = 60.0
 # (a fragmented MP4 here claims 143165 s for one second of audio).
 MIN_PLAUSIBLE_BITS_PER_S = 1000.0
 TAG_KEYS = ("title", "artist", "album", "date", "comment", "genre")
+MAX_TAG_CHARS = 1000  # a tag is a label; a source's 200 kB "title" is cut, not carried
+_TAG_CONTROLS = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 _TAG_ALIASES = {"year": "date", "description": "comment"}
 _NOT_ON_WHITELIST = re.compile(r"\[(?P<demuxer>[\w,]+) @ [^\]]+\] Format not on whitelist")
 
@@ -29,6 +31,7 @@ class AudioStream:
     codec: str | None
     sample_rate: int
     channels: int
+    channel_layout: str | None
     language: str | None
     is_default: bool
     duration_s: float | None
@@ -127,6 +130,7 @@ def _audio(stream: dict[str, Any]) -> AudioStream:
         codec=stream.get("codec_name"),
         sample_rate=int(stream.get("sample_rate") or 0),
         channels=int(stream.get("channels") or 0),
+        channel_layout=stream.get("channel_layout") or None,
         language=tags.get("language"),
         is_default=bool((stream.get("disposition") or {}).get("default")),
         duration_s=_float(stream.get("duration")),
@@ -139,7 +143,7 @@ def normalize_tags(raw: dict[str, Any]) -> dict[str, str]:
     tags: dict[str, str] = {}
     for key, value in raw.items():
         name = _TAG_ALIASES.get(str(key).lower(), str(key).lower())
-        text = str(value).strip()
+        text = str(value).translate(_TAG_CONTROLS).strip()[:MAX_TAG_CHARS]
         if name in TAG_KEYS and text and name not in tags:
             tags[name] = text
     return tags
