@@ -35,6 +35,14 @@ def new_job_id() -> str:
     return str(uuid.uuid4())
 
 
+def is_job_id(text: str) -> bool:
+    """True for the canonical form of a UUID, the only form job ids take."""
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
 def upload_key(owner: str, job_id: str) -> str:
     return f"uploads/{owner}/{job_id}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -130,3 +131,23 @@ def test_download_redirects_to_a_presigned_attachment(stack: RunningStack,
     assert fetched.status_code == 200
     assert fetched.headers["content-type"] == "audio/mpeg"
     assert fetched.headers["content-disposition"].startswith('attachment; filename="Tast_1.mp3"')
+
+
+def test_malformed_requests_keep_the_error_envelope(stack: RunningStack) -> None:
+    job_id = str(uuid.uuid4())
+    with http_for(stack, "alice") as alice:
+        crafted = [alice.get(f"/jobs/{job_id}:start").status_code,
+                   alice.get(f"/jobs/{job_id}:lease/download").status_code]
+        unparsable = alice.post("/jobs", content=b'{"filename": "\xff\xfe"',
+                                headers={"content-type": "application/json"})
+        wrong_method = alice.request("PATCH", "/jobs")
+        huge = alice.post("/jobs", content=b"{" + b" " * 100_000 + b"}",
+                          headers={"content-type": "application/json"})
+        infinite = alice.post("/jobs", content=b'{"options": {"start_s": Infinity}}',
+                              headers={"content-type": "application/json"})
+    assert crafted == [404, 404]
+    assert (unparsable.status_code, unparsable.json()["error"]["code"]) == (400, "bad_request")
+    assert (wrong_method.status_code, wrong_method.json()["error"]["code"]) == (
+        405, "method_not_allowed")
+    assert (huge.status_code, huge.json()["error"]["code"]) == (413, "too_large")
+    assert (infinite.status_code, infinite.json()["error"]["code"]) == (400, "bad_request")

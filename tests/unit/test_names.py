@@ -36,3 +36,17 @@ def test_stem_falls_back_to_upload_name_then_job_id() -> None:
                                             ("C:\\a\\b.mp4", "b.mp4"), ("a\nb.mp4", "ab.mp4")])
 def test_uploaded_names_lose_paths_and_control_characters(raw: str, clean: str) -> None:
     assert clean_filename(raw) == clean
+
+
+def test_invisible_and_reordering_characters_are_dropped() -> None:
+    job = Job(id="4f1c2a7e-0000-4000-8000-000000000000", owner="o",
+              result={"tags": {"title": "\u202egpj.exe\u200b"}})
+    assert download_stem(job) == "gpj.exe"
+
+
+def test_long_titles_fit_a_file_name() -> None:
+    job = Job(id="4f1c2a7e-0000-4000-8000-000000000000", owner="o",
+              result={"tags": {"title": "😀" * 200}})
+    stem = download_stem(job)
+    assert len((stem + ".mp3.part").encode()) <= 255
+    assert stem == "😀" * 50

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from vmp3.errors import Unauthorized, Vmp3Error
-from vmp3.jobs import Job
+from vmp3.errors import NotFound, Unauthorized, Vmp3Error
+from vmp3.jobs import Job, is_job_id
 from vmp3.observability import get_logger, job_context
 from vmp3.services import records
 from vmp3.services.context import ServiceContext
@@ -45,6 +46,8 @@ Context = Annotated[ServiceContext, Depends(context_of)]
 
 
 def owned_job(job_id: str, owner: Owner, ctx: Context) -> Job:
+    if not is_job_id(job_id):  # never let a crafted id reach a store key
+        raise NotFound(f"no job {job_id[:64]}")
     return records.get_owned(ctx, job_id, owner)
 
 
@@ -68,6 +71,17 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return JSONResponse(error_body("bad_request", message), status_code=400)
 
 
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found",
+               405: "method_not_allowed", 413: "too_large"}
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    """Framework errors (unparsable body, unknown route) in the same envelope as ours."""
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+
 async def _unexpected(_request: Request, _exc: Exception) -> Response:
     return JSONResponse(error_body("internal", "an internal error occurred"), status_code=500)
 
@@ -85,6 +99,7 @@ def build_app(title: str, settings: Settings, ctx: ServiceContext | None = None)
     app.state.logger = get_logger(title, settings.log_level)
     app.add_exception_handler(Vmp3Error, _vmp3_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(_JobIdLogging)
     return app

@@ -46,7 +46,8 @@ def serve_gateway(host: str, port: int) -> int:
     if not api_key:
         raise ConfigError("no API key: run 'vmp3 local up' or set VMP3_LOCAL_API_KEY")
     handlers = function_handlers(ServiceContext(get_settings()))
-    app = LocalGateway({api_key: local.key_id}, handlers, local.plan).app()
+    key_id = local.key_id if local.api_key else state.key_id
+    app = LocalGateway({api_key: key_id}, handlers, local.plan).app()
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
     return 0
 

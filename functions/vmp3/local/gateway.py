@@ -37,6 +37,10 @@ def function_handlers(ctx: ServiceContext) -> dict[Function, LambdaHandler]:
             Function.GATEWAY: lambdas.build_gateway_handler(ctx)}
 
 
+# The request bodies of this API are small JSON documents; API Gateway itself caps at 10 MB.
+MAX_BODY_BYTES = 64 * 1024
+
+
 @dataclass
 class TokenBucket:
     """A usage plan's rate and burst for one API key."""
@@ -97,8 +101,8 @@ class LocalGateway:
         self._routes = [(route, _matcher(route)) for route in ROUTES]
 
     def app(self) -> Starlette:
-        return Starlette(routes=[StarletteRoute("/{path:path}", self._dispatch,
-                                                methods=["GET", "POST", "PUT", "DELETE"])])
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+        return Starlette(routes=[StarletteRoute("/{path:path}", self._dispatch, methods=methods)])
 
     async def _dispatch(self, request: Request) -> Response:
         key_id = self._keys.get(request.headers.get("x-api-key", ""))
@@ -110,11 +114,20 @@ class LocalGateway:
                                 headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
         found = self._route(request.method, request.url.path)
         if found is None:
-            return JSONResponse(error_body("not_found", "no such route"), 404)
+            return self._no_route(request)
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return JSONResponse(error_body("too_large", "the request body is too large"), 413)
         route, params = found
         event = await _event(request, route, params, key_id)
         result = await run_in_threadpool(_invoke, self._handlers[route.function], event)
         return _response(result)
+
+    def _no_route(self, request: Request) -> Response:
+        path = request.url.path
+        if any(pattern.match(path) for _route, pattern in self._routes):
+            return JSONResponse(error_body("method_not_allowed",
+                                           f"{request.method} is not allowed here"), 405)
+        return JSONResponse(error_body("not_found", "no such route"), 404)
 
     def _bucket(self, key_id: str) -> TokenBucket:
         if key_id not in self._buckets:

@@ -37,7 +37,8 @@ RABBITMQ_START = ["rabbitmq-server", "-detached"]
 class StackState:
     api_url: str = ""
     api_key: str = ""
-    key_id: str = LOCAL_KEY_ID
+    # Each stack its own owner, so stacks sharing one Redis never list each other's jobs.
+    key_id: str = field(default_factory=lambda: f"{LOCAL_KEY_ID}-{secrets.token_hex(4)}")
     pids: dict[str, int] = field(default_factory=dict)
 
     @classmethod

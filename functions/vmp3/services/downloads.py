@@ -12,6 +12,9 @@ from vmp3.jobs import Job, Status
 from vmp3.services.context import ServiceContext
 
 MAX_NAME_CHARS = 120
+MAX_NAME_BYTES = 200  # file systems take 255 bytes; leave room for ".mp3" and ".part"
+# Control, formatting (e.g. right-to-left override) and separator characters.
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cn", "Cs", "Co"})
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;%]+')
 _DOTS_AND_SPACE = re.compile(r"^[.\s]+|[.\s]+$")
 
@@ -21,11 +24,21 @@ def download_stem(job: Job) -> str:
     title = (job.result or {}).get("tags", {}).get("title") if job.result else None
     uploaded = PurePosixPath(job.filename).stem if job.filename else ""
     for candidate in (title, uploaded):
-        cleaned = _DOTS_AND_SPACE.sub("", _UNSAFE.sub("_", candidate or ""))
-        cleaned = cleaned.replace("..", "_")[:MAX_NAME_CHARS]
+        visible = "".join(ch for ch in candidate or ""
+                          if unicodedata.category(ch) not in _INVISIBLE)
+        cleaned = _DOTS_AND_SPACE.sub("", _UNSAFE.sub("_", visible))
+        cleaned = _fit(cleaned.replace("..", "_"))
         if cleaned.strip("_ "):
             return cleaned
     return job.id
+
+
+def _fit(stem: str) -> str:
+    """At most MAX_NAME_CHARS characters and MAX_NAME_BYTES of UTF-8, whole characters only."""
+    stem = stem[:MAX_NAME_CHARS]
+    while len(stem.encode()) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem
 
 
 def content_disposition(stem: str) -> str:

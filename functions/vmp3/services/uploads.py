@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from vmp3.errors import MediaError, SourceMissing, TooLarge
-from vmp3.jobs import ConvertMessage, Job, Status, new_job_id
+from vmp3.jobs import ConvertMessage, Job, Status, is_job_id, new_job_id
 from vmp3.media.options import ConversionOptions
 from vmp3.observability import jobs_submitted
 from vmp3.services import records
@@ -85,7 +85,7 @@ def _queue(ctx: ServiceContext, job: Job, release: Any) -> None:
 def start_from_object_key(ctx: ServiceContext, key: str) -> Job | None:
     """Start the job an S3 ObjectCreated event names; None for keys that are not uploads."""
     parts = key.split("/")
-    if len(parts) != 3 or parts[0] != "uploads":
+    if len(parts) != 3 or parts[0] != "uploads" or not is_job_id(parts[2]):
         return None
     job = records.get(ctx, parts[2], parts[1])
     if job is None:
