@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+import struct
+import wave
 from pathlib import Path
 
 import pytest
 
 from tests.support import media
 from vmp3.errors import (
+    BadRequest,
     ConversionTimeout,
     MediaError,
     NoAudio,
     NotMedia,
     Truncated,
+    UndecodableAudio,
     UnsupportedFormat,
 )
 from vmp3.media.convert import ConversionResult, Converter
@@ -230,3 +235,42 @@ def test_attached_pictures_are_reported(converter: Converter, tmp_path: Path) ->
     result = convert(converter, source, tmp_path)
     assert result.source["attached_pictures"] == 1
     assert result.source["audio_tracks"] == 1
+
+
+def test_mp3_with_damaged_frames_is_reencoded_not_copied(converter: Converter,
+                                                         tmp_path: Path) -> None:
+    clean = tmp_path / "clean.mp3"
+    media.ffmpeg(*media.tone(10, 44100), "-c:a", "libmp3lame", "-q:a", "2", clean)
+    data = bytearray(clean.read_bytes())
+    for offset in range(20_000, len(data) - 400, 9_000):
+        data[offset:offset + 400] = bytes((offset + i) % 251 for i in range(400))
+    damaged = tmp_path / "damaged.mp3"
+    damaged.write_bytes(bytes(data))
+    result = convert(converter, damaged, tmp_path)
+    assert not result.copied
+    assert result.duration_s == pytest.approx(10, abs=0.5)
+
+
+def test_layout_less_wide_audio_is_downmixed(converter: Converter, tmp_path: Path) -> None:
+    source = tmp_path / "nine.wav"
+    frames = [int(8000 * math.sin(2 * math.pi * 440 * n / 48000)) for n in range(96000)]
+    with wave.open(str(source), "wb") as out:  # plain WAV: no channel mask, no layout
+        out.setnchannels(9)
+        out.setsampwidth(2)
+        out.setframerate(48000)
+        out.writeframes(b"".join(struct.pack("<h", v) * 9 for v in frames))
+    assert media.audio_stream(source)["channels"] == 9
+    result = convert(converter, source, tmp_path)
+    assert result.channels == 2
+    assert result.duration_s == pytest.approx(2, abs=0.1)
+
+
+def test_trims_that_select_nothing_and_empty_tracks(converter: Converter,
+                                                    tmp_path: Path) -> None:
+    source = media.video_with_tone(tmp_path / "v.mp4", 3)
+    with pytest.raises(BadRequest):
+        convert(converter, source, tmp_path / "a", end_s=1e-9)
+    empty = tmp_path / "empty.wav"
+    media.ffmpeg(*media.tone(1), "-t", "0", "-c:a", "pcm_s16le", empty)
+    with pytest.raises((NoAudio, NotMedia, UndecodableAudio)):
+        convert(converter, empty, tmp_path / "b")

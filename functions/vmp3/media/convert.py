@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from vmp3.errors import ConversionFailed, TooLong, UndecodableAudio
+from vmp3.errors import BadRequest, ConversionFailed, NoAudio, TooLong, UndecodableAudio
 from vmp3.media import validate
 from vmp3.media.confine import UNCONFINED, Confinement
 from vmp3.media.options import ConversionOptions
@@ -49,9 +49,29 @@ class Converter:
     def convert(self, source: Path, options: ConversionOptions, job_dir: Path,
                 on_progress: ProgressCallback | None = None) -> ConversionResult:
         plan = self.plan(source, options, job_dir)
+        try:
+            return self._convert_planned(plan, source, job_dir, on_progress)
+        except ConversionFailed:
+            if not plan.copy:
+                raise
+        # MP3 audio whose frames do not all decode cleanly: a copy would keep the damage,
+        # so re-encode what the decoder recovers instead.
+        return self._convert_planned(replace(plan, copy=False), source, job_dir, on_progress)
+
+    def _convert_planned(self, plan: Plan, source: Path, job_dir: Path,
+                         on_progress: ProgressCallback | None) -> ConversionResult:
         partial = job_dir / "output.partial.mp3"
-        encoded_s = self._run(plan, source, partial, job_dir, on_progress)
-        facts = self._validate(plan, partial, encoded_s, options, job_dir)
+        # The decode check runs while FFmpeg writes, on the core the encoder leaves idle.
+        follower = validate.FollowingDecode(partial, self.ffmpeg, job_dir, self.timeout_s,
+                                            self.confinement)
+        follower.start()
+        try:
+            encoded_s = self._run(plan, source, partial, job_dir, on_progress)
+        except BaseException:
+            follower.finish(written=False)
+            raise
+        followed = follower.finish(written=True)
+        facts = self._validate(plan, partial, encoded_s, job_dir, followed)
         final = partial.rename(job_dir / "output.mp3")  # only a validated file gets this name
         return ConversionResult.build(final, plan, facts)
 
@@ -71,16 +91,19 @@ class Converter:
                 raise UndecodableAudio(f"the audio track cannot be decoded: "
                                        f"{completed.last_error_line}")
             raise ConversionFailed(f"FFmpeg failed: {completed.last_error_line}")
+        if tracker.out_time_s <= 0 or not output.exists() or output.stat().st_size == 0:
+            output.unlink(missing_ok=True)
+            raise _nothing_decoded(plan)
         return tracker.out_time_s
 
-    def _validate(self, plan: Plan, output: Path, encoded_s: float, options: ConversionOptions,
-                  job_dir: Path) -> validate.Mp3Facts:
+    def _validate(self, plan: Plan, output: Path, encoded_s: float, job_dir: Path,
+                  followed: validate.FollowedDecode | None = None) -> validate.Mp3Facts:
         try:
             facts = validate.inspect_mp3(output, self.ffmpeg, self.ffprobe, job_dir,
-                                         self.confinement)
+                                         self.confinement, followed)
             if not plan.copy and not validate.has_xing_header(output):
                 raise ConversionFailed("the MP3 has no Xing/Info header")
-            if options.end_s is None and facts.duration_s >= self.max_duration_s - 0.05:
+            if plan.limited_by_max and facts.duration_s >= self.max_duration_s - 0.05:
                 raise TooLong(f"the audio is longer than the {self.max_duration_s:.0f} s limit")
             if encoded_s > 0:
                 validate.check_duration(facts.duration_s, encoded_s, "the decoded source audio")
@@ -88,6 +111,12 @@ class Converter:
             output.unlink(missing_ok=True)  # a file that failed a check is never kept
             raise
         return facts
+
+
+def _nothing_decoded(plan: Plan) -> Exception:
+    if plan.start_s > 0 or not plan.limited_by_max:
+        return BadRequest("the chosen start_s/end_s select no audio")
+    return NoAudio("the audio track holds no samples")
 
 
 @dataclass(frozen=True, slots=True)

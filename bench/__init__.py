@@ -1,0 +1,1 @@
+"""vmp3 benchmarks: ``python -m bench`` (see bench/results.md)."""
