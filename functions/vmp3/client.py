@@ -44,6 +44,13 @@ class Client:
 
     def convert(self, video: Path, options: dict[str, Any], out_dir: Path,
                 on_progress: ProgressSink | None = None) -> Path:
+        try:
+            return self._convert(video, options, out_dir, on_progress)
+        except httpx.HTTPError as exc:
+            raise ClientError("unavailable", f"cannot reach {self.api_url}: {exc}") from exc
+
+    def _convert(self, video: Path, options: dict[str, Any], out_dir: Path,
+                 on_progress: ProgressSink | None) -> Path:
         with self._http() as http:
             created = _checked(http.post("/jobs", json={"filename": video.name,
                                                         "options": options}))

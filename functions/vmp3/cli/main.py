@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -47,12 +48,19 @@ def _add_convert(convert: argparse.ArgumentParser) -> None:
     rate = convert.add_mutually_exclusive_group()
     rate.add_argument("--bitrate", type=int, help="CBR kb/s (32-320)")
     rate.add_argument("--quality", type=int, help="VBR quality 0 (best) to 9; default 2")
-    convert.add_argument("--start", type=float, help="trim: start second")
-    convert.add_argument("--end", type=float, help="trim: end second")
+    convert.add_argument("--start", type=_seconds, help="trim: start second")
+    convert.add_argument("--end", type=_seconds, help="trim: end second")
     convert.add_argument("--language", help="audio track language, e.g. en or eng")
     convert.add_argument("--title")
     convert.add_argument("--artist")
     convert.add_argument("-o", "--output-dir", type=Path, default=Path("."))
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time in seconds")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
