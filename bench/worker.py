@@ -73,7 +73,7 @@ def _time_core_phases(converter: Any, phases: dict[str, float]) -> None:
 
 
 def _moviepy(source: Path, out_dir: Path, args: dict[str, Any]) -> dict[str, Any]:
-    from moviepy import VideoFileClip  # type: ignore[import-untyped]
+    from moviepy import VideoFileClip
 
     target = out_dir / "moviepy.mp3"
     started = time.perf_counter()
@@ -87,7 +87,7 @@ def _moviepy(source: Path, out_dir: Path, args: dict[str, Any]) -> dict[str, Any
 
 
 def _pydub(source: Path, out_dir: Path, args: dict[str, Any]) -> dict[str, Any]:
-    from pydub import AudioSegment  # type: ignore[import-untyped]
+    from pydub import AudioSegment
 
     AudioSegment.converter = args["ffmpeg"]
     target = out_dir / "pydub.mp3"
