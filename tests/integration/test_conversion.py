@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import media
+from tests.support.figures import FigureBook
 from vmp3.errors import (
     BadRequest,
     ConversionTimeout,
@@ -180,7 +181,8 @@ sleep 300
 """
 
 
-def test_hanging_ffmpeg_is_killed_with_its_children(tmp_path: Path) -> None:
+def test_hanging_ffmpeg_is_killed_with_its_children(tmp_path: Path,
+                                                    figures: FigureBook) -> None:
     pids = tmp_path / "pids"
     fake = tmp_path / "ffmpeg"
     fake.write_text(HANGING_FFMPEG.format(pids=pids))
@@ -190,6 +192,8 @@ def test_hanging_ffmpeg_is_killed_with_its_children(tmp_path: Path) -> None:
     with pytest.raises(ConversionTimeout):
         hanging.convert(source, ConversionOptions(), tmp_path)
     leftover = [pid for pid in map(int, pids.read_text().split()) if _alive(pid)]
+    figures.record("Reliability", "an FFmpeg that hangs (timeout 1 s)",
+                   f"killed at the timeout; {len(leftover)} of its processes left")
     assert leftover == []
     assert not list(tmp_path.glob("output*.mp3"))
 
