@@ -15,6 +15,7 @@ from tests.support import media
 from tests.support.figures import FigureBook
 from vmp3.errors import (
     BadRequest,
+    ConversionFailed,
     ConversionTimeout,
     MediaError,
     NoAudio,
@@ -24,8 +25,10 @@ from vmp3.errors import (
     UnsupportedFormat,
 )
 from vmp3.media.convert import ConversionResult, Converter
+from vmp3.media.follow import first_frame
 from vmp3.media.options import MP3_SAMPLE_RATES, ConversionOptions
 from vmp3.media.tools import locate
+from vmp3.media.validate import inspect_mp3
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +281,15 @@ def test_trims_that_select_nothing_and_empty_tracks(converter: Converter,
     media.ffmpeg(*media.tone(1), "-t", "0", "-c:a", "pcm_s16le", empty)
     with pytest.raises((NoAudio, NotMedia, UndecodableAudio)):
         convert(converter, empty, tmp_path / "b")
+
+
+def test_the_xing_frame_count_is_read_and_a_cut_mp3_fails(converter: Converter,
+                                                          tmp_path: Path) -> None:
+    result = convert(converter, media.video_with_tone(tmp_path / "v.mp4", 4), tmp_path)
+    frame = first_frame(result.output)
+    assert frame is not None
+    assert frame.stated_frames == media.packet_count(result.output)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(result.output.read_bytes()[: result.output.stat().st_size // 2])
+    with pytest.raises(ConversionFailed):
+        inspect_mp3(cut, converter.ffmpeg, converter.ffprobe, tmp_path)

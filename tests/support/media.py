@@ -66,15 +66,24 @@ def audio_stream(path: Path) -> dict[str, Any]:
     return streams[0]
 
 
-def frame_duration_s(path: Path) -> float:
-    """MP3 length as whole frames (priming and padding included), as the corpus states it."""
+def _packets_and_rate(path: Path) -> tuple[int, int]:
     out = subprocess.run([str(FFPROBE), "-v", "error", "-count_packets", "-of", "json",
                           "-show_entries", "stream=nb_read_packets,sample_rate", str(path)],
                          check=True, capture_output=True, text=True)
     stream = json.loads(out.stdout)["streams"][0]
-    rate = int(stream["sample_rate"])
+    return int(stream["nb_read_packets"]), int(stream["sample_rate"])
+
+
+def packet_count(path: Path) -> int:
+    """How many MP3 frames carry audio (ffprobe counts them by demuxing)."""
+    return _packets_and_rate(path)[0]
+
+
+def frame_duration_s(path: Path) -> float:
+    """MP3 length as whole frames (priming and padding included), as the corpus states it."""
+    packets, rate = _packets_and_rate(path)
     samples_per_frame = 1152 if rate >= 32000 else 576
-    return int(stream["nb_read_packets"]) * samples_per_frame / rate
+    return packets * samples_per_frame / rate
 
 
 def audio_md5(path: Path, stream: str = "0:a:0") -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from vmp3.errors import BadRequest, ConversionFailed, NoAudio, TooLong, UndecodableAudio
 from vmp3.media import validate
 from vmp3.media.confine import UNCONFINED, Confinement
+from vmp3.media.follow import FollowedDecode, FollowingDecode
 from vmp3.media.options import ConversionOptions
 from vmp3.media.plan import Plan, ffmpeg_args, make_plan
 from vmp3.media.probe import ProbeResult, probe
@@ -62,7 +63,7 @@ class Converter:
                          on_progress: ProgressCallback | None) -> ConversionResult:
         partial = job_dir / "output.partial.mp3"
         # The decode check runs while FFmpeg writes, on the core the encoder leaves idle.
-        follower = validate.FollowingDecode(partial, self.ffmpeg, job_dir, self.timeout_s,
+        follower = FollowingDecode(partial, self.ffmpeg, job_dir, self.timeout_s,
                                             self.confinement)
         follower.start()
         try:
@@ -97,7 +98,7 @@ class Converter:
         return tracker.out_time_s
 
     def _validate(self, plan: Plan, output: Path, encoded_s: float, job_dir: Path,
-                  followed: validate.FollowedDecode | None = None) -> validate.Mp3Facts:
+                  followed: FollowedDecode | None = None) -> validate.Mp3Facts:
         try:
             facts = validate.inspect_mp3(output, self.ffmpeg, self.ffprobe, job_dir,
                                          self.confinement, followed)
