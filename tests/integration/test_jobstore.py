@@ -32,13 +32,13 @@ def test_status_only_moves_forward(ctx: ServiceContext) -> None:
 def test_progress_rises_only_while_running(ctx: ServiceContext) -> None:
     job = created(ctx)
     ctx.jobs.report_progress(job.id, 40)
-    assert ctx.jobs.get_owned(job.id, "alice").progress == 0  # not running yet
+    assert records.get_owned(ctx, job.id, "alice").progress == 0  # not running yet
     records.advance(ctx, job, Status.RUNNING)
     for percent in (10, 30, 20, 30, 55):
         ctx.jobs.report_progress(job.id, percent)
-    assert ctx.jobs.get_owned(job.id, "alice").progress == 55
+    assert records.get_owned(ctx, job.id, "alice").progress == 55
     ctx.jobs.report_progress(job.id, None)
-    assert ctx.jobs.get_owned(job.id, "alice").progress is None  # unknown duration
+    assert records.get_owned(ctx, job.id, "alice").progress is None  # unknown duration
 
 
 def test_final_records_expire_and_leave_the_owner_index(ctx: ServiceContext) -> None:
@@ -54,7 +54,7 @@ def test_final_records_expire_and_leave_the_owner_index(ctx: ServiceContext) -> 
 def test_other_owners_see_nothing(ctx: ServiceContext) -> None:
     job = created(ctx, owner="alice")
     with pytest.raises(NotFound):
-        ctx.jobs.get_owned(job.id, "mallory")
+        records.get_owned(ctx, job.id, "mallory")
     assert job.id not in {j.id for j in ctx.jobs.list_owned("mallory")}
     assert job.id in {j.id for j in ctx.jobs.list_owned("alice")}
 
@@ -66,3 +66,11 @@ def test_start_claim_is_exclusive_until_released(ctx: ServiceContext) -> None:
     assert ctx.jobs.claim_start(job_id) is None
     release()
     assert ctx.jobs.claim_start(job_id) is not None
+
+
+def test_records_nobody_works_on_expire_and_working_ones_do_not(ctx: ServiceContext) -> None:
+    job = created(ctx)
+    key = f"vmp3:job:{job.id}"
+    assert 0 < ctx.jobs._redis.ttl(key) <= ctx.settings.record_ttl_s  # never started
+    records.advance(ctx, job, Status.QUEUED)
+    assert ctx.jobs._redis.ttl(key) == -1  # queued: kept until it finishes

@@ -15,10 +15,10 @@ from tests.support import media, services
 from tests.support.jobs import new_owner, uploaded_job
 from tests.support.stack import start_converter
 from vmp3 import lambdas
-from vmp3.errors import NotMedia, SourceMissing, Unavailable
+from vmp3.errors import BadRequest, NotMedia, SourceMissing, Unavailable
 from vmp3.jobs import ConvertMessage, Job, Status
 from vmp3.media.options import ConversionOptions
-from vmp3.services import conversion, uploads
+from vmp3.services import conversion, records, uploads
 from vmp3.services.consumer import Consumer
 from vmp3.services.context import ServiceContext
 
@@ -36,7 +36,7 @@ def message_for(job: Job) -> ConvertMessage:
 def test_start_twice_queues_once(fresh_ctx: ServiceContext, tmp_path: Path) -> None:
     job = uploaded_job(fresh_ctx, media.video_with_tone(tmp_path / "a.mp4", 1))
     first = uploads.start_job(fresh_ctx, job)
-    second = uploads.start_job(fresh_ctx, fresh_ctx.jobs.get_owned(job.id, job.owner))
+    second = uploads.start_job(fresh_ctx, records.get_owned(fresh_ctx, job.id, job.owner))
     assert first.status == second.status == Status.QUEUED
     assert depth(fresh_ctx) == 1
 
@@ -48,7 +48,7 @@ def test_junk_is_refused_at_start_and_nothing_is_queued(fresh_ctx: ServiceContex
     job = uploaded_job(fresh_ctx, junk)
     with pytest.raises(NotMedia):
         uploads.start_job(fresh_ctx, job)
-    stored = fresh_ctx.jobs.get_owned(job.id, job.owner)
+    stored = records.get_owned(fresh_ctx, job.id, job.owner)
     assert stored.status == Status.FAILED
     assert stored.error is not None
     assert stored.error.code == "not_media"
@@ -60,7 +60,7 @@ def test_start_without_upload_says_so_and_can_be_retried(fresh_ctx: ServiceConte
     job, _post = uploads.create_job(fresh_ctx, new_owner(), "late.mp4", ConversionOptions())
     with pytest.raises(SourceMissing):
         uploads.start_job(fresh_ctx, job)
-    assert fresh_ctx.jobs.get_owned(job.id, job.owner).status == Status.CREATED
+    assert records.get_owned(fresh_ctx, job.id, job.owner).status == Status.CREATED
     assert fresh_ctx.jobs.claim_start(job.id) is not None  # the claim was released
 
 
@@ -71,7 +71,7 @@ def test_broker_down_gives_unavailable_and_the_job_can_start_later(
         update={"amqp_url": "amqp://guest:guest@127.0.0.1:1/%2F"}))
     with pytest.raises(Unavailable):
         uploads.start_job(down, job)
-    assert fresh_ctx.jobs.get_owned(job.id, job.owner).status == Status.CREATED
+    assert records.get_owned(fresh_ctx, job.id, job.owner).status == Status.CREATED
     assert uploads.start_job(fresh_ctx, job).status == Status.QUEUED
     assert depth(fresh_ctx) == 1
 
@@ -85,7 +85,7 @@ def test_process_converts_stores_and_records(fresh_ctx: ServiceContext, tmp_path
     assert {m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"] for m in metrics} == {
         "JobsDone", "ConversionSeconds"}
     assert all(m["service"] == "converter" for m in metrics)
-    stored = fresh_ctx.jobs.get_owned(job.id, job.owner)
+    stored = records.get_owned(fresh_ctx, job.id, job.owner)
     assert (stored.status, stored.progress) == (Status.DONE, 100)
     assert stored.result is not None
     assert stored.result["duration_s"] == pytest.approx(2, abs=0.1)
@@ -102,7 +102,7 @@ def test_consumer_dead_letters_a_failed_conversion(fresh_ctx: ServiceContext,
     # Skip the start-time probe so the converter meets the bad file itself.
     fresh_ctx.publisher.publish(message_for(job).model_dump(mode="json"), job.id)
     Consumer(fresh_ctx).run(max_jobs=1)
-    stored = fresh_ctx.jobs.get_owned(job.id, job.owner)
+    stored = records.get_owned(fresh_ctx, job.id, job.owner)
     assert stored.status == Status.FAILED
     assert stored.error is not None
     assert stored.error.code == "no_audio"
@@ -116,12 +116,12 @@ def test_converter_killed_mid_job_is_redelivered_and_completes_once(
     job = uploaded_job(fresh_ctx, source, quality=0)
     uploads.start_job(fresh_ctx, job)
     victim = start_converter(fresh_ctx)
-    _wait_for(lambda: fresh_ctx.jobs.get_owned(job.id, job.owner).status == Status.RUNNING)
+    _wait_for(lambda: records.get_owned(fresh_ctx, job.id, job.owner).status == Status.RUNNING)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     assert not fresh_ctx.objects.exists(job.output_key)
     Consumer(fresh_ctx).run(max_jobs=1)
-    stored = fresh_ctx.jobs.get_owned(job.id, job.owner)
+    stored = records.get_owned(fresh_ctx, job.id, job.owner)
     assert stored.status == Status.DONE
     assert (depth(fresh_ctx), depth(fresh_ctx, dead=True)) == (0, 0)
     assert list(Path(str(fresh_ctx.settings.work_dir)).glob(f"vmp3-job-{job.id}-*")) == []
@@ -153,3 +153,15 @@ def test_lambda_handlers_for_s3_events_and_rmq_batches(fresh_ctx: ServiceContext
     result = lambdas.build_converter_handler(fresh_ctx)(rmq_event, None)
     assert result == {"outcomes": ["done"]}
     assert fresh_ctx.objects.exists(job.output_key)
+
+
+def test_options_the_source_cannot_honour_fail_the_job_at_start(fresh_ctx: ServiceContext,
+                                                                 tmp_path: Path) -> None:
+    job = uploaded_job(fresh_ctx, media.video_with_tone(tmp_path / "a.mp4", 2), start_s=30.0)
+    with pytest.raises(BadRequest):
+        uploads.start_job(fresh_ctx, job)
+    stored = records.get_owned(fresh_ctx, job.id, job.owner)
+    assert stored.status == Status.FAILED
+    assert stored.error is not None
+    assert stored.error.code == "bad_request"
+    assert depth(fresh_ctx) == 0

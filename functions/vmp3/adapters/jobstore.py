@@ -10,7 +10,7 @@ from typing import cast
 import redis
 from redis.typing import EncodableT, FieldT
 
-from vmp3.errors import NotFound, Unavailable
+from vmp3.errors import Unavailable
 from vmp3.jobs import Job, Status
 
 KEY_PREFIX = "vmp3"
@@ -31,7 +31,8 @@ local rank = redis.call('HGET', KEYS[1], 'rank')
 if not rank then return -1 end
 if tonumber(ARGV[1]) <= tonumber(rank) then return 0 end
 redis.call('HSET', KEYS[1], 'rank', ARGV[1], 'job', ARGV[2], 'progress', ARGV[3])
-if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[4])
+else redis.call('PERSIST', KEYS[1]) end
 return 1
 """
 # A lease is renewed or released only by the converter holding it.
@@ -90,6 +91,8 @@ class JobStore:
         with _translated():
             pipe = self._redis.pipeline()
             pipe.hset(self._key(job.id), mapping=_fields(job))
+            if job.status in (Status.CREATED, Status.DONE, Status.FAILED):  # nobody works on it
+                pipe.expire(self._key(job.id), self._ttl_s)
             pipe.zadd(self._owner_key(job.owner), {job.id: job.created_at})
             pipe.execute()
 
@@ -97,13 +100,6 @@ class JobStore:
         with _translated():
             raw = cast(dict[str, str], self._redis.hgetall(self._key(job_id)))
         return _job_from(raw)
-
-    def get_owned(self, job_id: str, owner: str) -> Job:
-        """The job if ``owner`` owns it; anyone else learns only that it does not exist."""
-        job = self.get(job_id)
-        if job is None or job.owner != owner:
-            raise NotFound(f"no job {job_id}")
-        return job
 
     def list_owned(self, owner: str, limit: int = OWNER_LIST_LIMIT) -> list[Job]:
         with _translated():
@@ -118,7 +114,11 @@ class JobStore:
         return [job for job in map(_job_from, records) if job is not None]
 
     def advance(self, updated: Job) -> Move:
-        """Store ``updated`` if its status is ahead of the stored one (atomically)."""
+        """Store ``updated`` if its status is ahead of the stored one (atomically).
+
+        Records expire ``record_ttl_s`` after they are created or finish; a job being
+        worked on (queued, running) never expires.
+        """
         ttl = self._ttl_s if updated.status.is_final else 0
         with _translated():
             moved = self._transition(keys=[self._key(updated.id)],
@@ -132,8 +132,6 @@ class JobStore:
             if self._redis.exists(self._key(job.id)):
                 return
             self.create(job)
-            if job.status.is_final:
-                self._redis.expire(self._key(job.id), self._ttl_s)
 
     def owner_synced(self, owner: str) -> bool:
         """True once per ``SYNC_MARK_S`` per owner; False again after Redis lost its data."""

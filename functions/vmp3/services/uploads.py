@@ -6,7 +6,7 @@ import logging
 from pathlib import PurePosixPath
 from typing import Any
 
-from vmp3.errors import MediaError, SourceMissing, TooLarge
+from vmp3.errors import BadRequest, MediaError, SourceMissing, TooLarge
 from vmp3.jobs import ConvertMessage, Job, Status, is_job_id, new_job_id
 from vmp3.media.options import ConversionOptions
 from vmp3.observability import jobs_submitted
@@ -43,7 +43,7 @@ def start_job(ctx: ServiceContext, job: Job) -> Job:
         return job  # another call is starting it right now
     try:
         _check_and_probe(ctx, job)
-    except MediaError as exc:
+    except (MediaError, BadRequest) as exc:  # the file, or its options, can never work
         records.fail(ctx, job, exc.code, exc.message)
         ctx.objects.delete(job.source_key)  # junk is not kept
         raise
