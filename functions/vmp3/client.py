@@ -108,7 +108,7 @@ def _download(http: httpx.Client, job: Job, out_dir: Path) -> Path:
     if redirect.status_code != 302:
         _checked(redirect)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{download_stem(job)}.mp3"
+    target = _free_name(out_dir, download_stem(job))
     partial = target.with_suffix(".mp3.part")
     with httpx.stream("GET", redirect.headers["location"], timeout=http.timeout) as response:
         if response.status_code != 200:
@@ -117,6 +117,16 @@ def _download(http: httpx.Client, job: Job, out_dir: Path) -> Path:
             for chunk in response.iter_bytes():
                 handle.write(chunk)
     return partial.replace(target)
+
+
+def _free_name(out_dir: Path, stem: str) -> Path:
+    """``stem.mp3``, or ``stem (2).mp3`` and so on: an earlier MP3 is never overwritten."""
+    target = out_dir / f"{stem}.mp3"
+    number = 2
+    while target.exists():
+        target = out_dir / f"{stem} ({number}).mp3"
+        number += 1
+    return target
 
 
 def progress_bar(job: Job) -> None:

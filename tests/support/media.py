@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from vmp3.media.tools import locate
 
 MEDIA_DIR = Path(os.environ.get(
@@ -112,6 +114,24 @@ class CorpusEntry:
     expect: str
     duration_s: float | None
     what: str
+
+
+def corpus_params() -> list[Any]:
+    """Corpus entries as pytest params; one "corpus-missing" param when the corpus is absent."""
+    entries = corpus()
+    if not entries:
+        return [pytest.param(None, id="corpus-missing")]
+    return [pytest.param(entry, id=entry.file) for entry in entries]
+
+
+def require_entry(entry: CorpusEntry | None) -> CorpusEntry:
+    """The entry, or a skip (a failure under CI) naming where the corpus was looked for."""
+    if entry is None:
+        from tests.conftest import require
+
+        require(False, f"the media corpus at {MEDIA_DIR} (set VMP3_MEDIA_DIR)")
+    assert entry is not None
+    return entry
 
 
 def corpus(media_dir: Path = MEDIA_DIR) -> list[CorpusEntry]:

@@ -36,7 +36,8 @@ def _add_local(commands: Any) -> None:
                     help="gateway port (default 8080, or a free one if 8080 is taken)")
     actions.add_parser("down", help="stop what 'up' started")
     actions.add_parser("status", help="what is running")
-    serve = actions.add_parser("serve-gateway", help=argparse.SUPPRESS)
+    serve = actions.add_parser("serve-gateway",
+                               help="run the local gateway in the foreground (what 'up' starts)")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--host", default="127.0.0.1")
 

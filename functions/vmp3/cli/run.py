@@ -84,14 +84,15 @@ def _client(api: str | None, api_key: str | None) -> Client:
     if api and api_key:
         return Client(api, api_key)
     state = stack.StackState.load(stack.state_dir())
-    if not state.api_url:
+    if not state.api_url or not state.pids.get("gateway"):
         raise Unavailable("no local stack: run 'vmp3 local up' or pass --api and --api-key")
     return Client(api or state.api_url, api_key or state.api_key)
 
 
 def demo(video: Path | None, out_dir: Path) -> int:
     state = commands.up()
-    print(f"local stack up: API {state.api_url}", file=sys.stderr)
+    print(f"local stack up (it keeps running; 'vmp3 local down' stops it): API {state.api_url}"
+          f", key {state.api_key}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="vmp3-demo-") as scratch:
         source = video or make_sample(Path(scratch) / "vmp3-sample.mp4")
         return convert([source], {}, state.api_url, state.api_key, out_dir)
@@ -108,7 +109,8 @@ def make_sample(path: Path, seconds: int = 5) -> Path:
          "-metadata", "artist=vmp3", "-shortest", str(path)],
         check=True,
     )
-    print(f"no video named: made a {seconds} s sample at {path.name}", file=sys.stderr)
+    print(f"no video named: converting a {seconds} s sample video made with FFmpeg",
+          file=sys.stderr)
     return path
 
 
