@@ -15,7 +15,7 @@ from tests.support import media, services
 from tests.support.jobs import new_owner, uploaded_job
 from tests.support.stack import start_converter
 from vmp3 import lambdas
-from vmp3.errors import BadRequest, NotMedia, SourceMissing, Unavailable
+from vmp3.errors import BadRequest, NotMedia, SourceMissing, Unavailable, Vmp3Error
 from vmp3.jobs import ConvertMessage, Job, Status
 from vmp3.media.options import ConversionOptions
 from vmp3.services import conversion, records, uploads
@@ -26,6 +26,17 @@ from vmp3.services.context import ServiceContext
 def depth(ctx: ServiceContext, dead: bool = False) -> int:
     queue = ctx.topology.dead_letter_queue if dead else ctx.topology.queue
     return services.queue_depth(ctx.settings.amqp_url, queue)
+
+
+def assert_refused_at_start(ctx: ServiceContext, job: Job, error: type[Vmp3Error]) -> None:
+    """/start raises ``error``, the job is failed with its code, and nothing is queued."""
+    with pytest.raises(error):
+        uploads.start_job(ctx, job)
+    stored = records.get_owned(ctx, job.id, job.owner)
+    assert stored.status == Status.FAILED
+    assert stored.error is not None
+    assert stored.error.code == error.code
+    assert depth(ctx) == 0
 
 
 def message_for(job: Job) -> ConvertMessage:
@@ -46,13 +57,7 @@ def test_junk_is_refused_at_start_and_nothing_is_queued(fresh_ctx: ServiceContex
     junk = tmp_path / "junk.mp4"
     junk.write_text("not a video\n" * 50)
     job = uploaded_job(fresh_ctx, junk)
-    with pytest.raises(NotMedia):
-        uploads.start_job(fresh_ctx, job)
-    stored = records.get_owned(fresh_ctx, job.id, job.owner)
-    assert stored.status == Status.FAILED
-    assert stored.error is not None
-    assert stored.error.code == "not_media"
-    assert depth(fresh_ctx) == 0
+    assert_refused_at_start(fresh_ctx, job, NotMedia)
     assert not fresh_ctx.objects.exists(job.source_key)
 
 
@@ -158,10 +163,4 @@ def test_lambda_handlers_for_s3_events_and_rmq_batches(fresh_ctx: ServiceContext
 def test_options_the_source_cannot_honour_fail_the_job_at_start(fresh_ctx: ServiceContext,
                                                                  tmp_path: Path) -> None:
     job = uploaded_job(fresh_ctx, media.video_with_tone(tmp_path / "a.mp4", 2), start_s=30.0)
-    with pytest.raises(BadRequest):
-        uploads.start_job(fresh_ctx, job)
-    stored = records.get_owned(fresh_ctx, job.id, job.owner)
-    assert stored.status == Status.FAILED
-    assert stored.error is not None
-    assert stored.error.code == "bad_request"
-    assert depth(fresh_ctx) == 0
+    assert_refused_at_start(fresh_ctx, job, BadRequest)
