@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities import parameters
 
 from vmp3.errors import ConfigError
 
-SECRET_MAX_AGE_S = 300  # a warm function re-reads a rotated secret within five minutes
+# Powertools caches a secret this long; a ServiceContext reads it once, so a rotated
+# password reaches a warm function at its next cold start (docs/deploy.md: rotation runbook).
+SECRET_MAX_AGE_S = 300
 
 
 def with_credentials(url: str, secret_arn: str | None, endpoint_url: str | None = None) -> str:
