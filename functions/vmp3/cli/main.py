@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,9 @@ from vmp3.errors import Vmp3Error
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vmp3", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="vmp3", description="Run the local stack, run a converter, and convert videos "
+                                 "to MP3 through the API.")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_local(commands)
     worker = commands.add_parser("worker", help="run a converter that consumes the job queue")
@@ -91,13 +91,3 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
               "end_s": args.end, "language": args.language, "title": args.title,
               "artist": args.artist}
     return {key: value for key, value in chosen.items() if value is not None}
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    raise SystemExit(main())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -113,5 +112,3 @@ def make_sample(path: Path, seconds: int = 5) -> Path:
           file=sys.stderr)
     return path
 
-
-__all__ = ["convert", "demo", "local", "shutil", "worker"]
