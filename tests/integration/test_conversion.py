@@ -25,7 +25,7 @@ from vmp3.errors import (
     UnsupportedFormat,
 )
 from vmp3.media.convert import ConversionResult, Converter
-from vmp3.media.follow import first_frame
+from vmp3.media.follow import first_frame, sample_rates
 from vmp3.media.options import MP3_SAMPLE_RATES, ConversionOptions
 from vmp3.media.tools import locate
 from vmp3.media.validate import inspect_mp3
@@ -294,3 +294,26 @@ def test_the_xing_frame_count_is_read_and_a_cut_mp3_fails(converter: Converter,
     cut.write_bytes(result.output.read_bytes()[: result.output.stat().st_size // 2])
     with pytest.raises(ConversionFailed):
         inspect_mp3(cut, converter.ffmpeg, converter.ffprobe, tmp_path)
+
+
+def test_mp3_that_changes_rate_mid_stream_is_reencoded(converter: Converter,
+                                                       tmp_path: Path) -> None:
+    parts = []
+    for rate in (44100, 22050):
+        part = tmp_path / f"{rate}.mp3"
+        media.ffmpeg(*media.tone(3, rate), "-c:a", "libmp3lame", "-write_xing", "0",
+                     "-id3v2_version", "0", part)
+        parts.append(part.read_bytes())
+    mixed = tmp_path / "mixed.mp3"
+    mixed.write_bytes(b"".join(parts))
+    assert sample_rates(mixed) == {44100, 22050}
+    result = convert(converter, mixed, tmp_path)
+    assert not result.copied
+    assert sample_rates(result.output) == {result.sample_rate}
+
+
+def test_a_plain_copy_keeps_one_rate(converter: Converter, tmp_path: Path) -> None:
+    source = media.video_with_tone(tmp_path / "mp3audio.avi", 2, "libmp3lame")
+    result = convert(converter, source, tmp_path)
+    assert result.copied
+    assert sample_rates(result.output) == {44100}

@@ -10,7 +10,7 @@ from typing import Any
 from vmp3.errors import BadRequest, ConversionFailed, NoAudio, TooLong, UndecodableAudio
 from vmp3.media import validate
 from vmp3.media.confine import UNCONFINED, Confinement
-from vmp3.media.follow import FollowedDecode, FollowingDecode
+from vmp3.media.follow import FollowedDecode, FollowingDecode, sample_rates
 from vmp3.media.options import ConversionOptions
 from vmp3.media.plan import Plan, ffmpeg_args, make_plan
 from vmp3.media.probe import ProbeResult, probe
@@ -104,6 +104,8 @@ class Converter:
                                          self.confinement, followed)
             if not plan.copy and not validate.has_xing_header(output):
                 raise ConversionFailed("the MP3 has no Xing/Info header")
+            if plan.copy and len(sample_rates(output)) > 1:  # copied as is, it would glitch
+                raise ConversionFailed("the MP3 audio changes sample rate mid-stream")
             if plan.limited_by_max and facts.duration_s >= self.max_duration_s - 0.05:
                 raise TooLong(f"the audio is longer than the {self.max_duration_s:.0f} s limit")
             if encoded_s > 0:

@@ -52,12 +52,15 @@ class FirstFrame:
     stated_frames: int | None  # the Xing/Info tag's audio frame count, when it has one
 
 
-def first_frame(path: Path) -> FirstFrame | None:
-    """The first MPEG Layer III frame after the ID3v2 tag, or None if there is none."""
-    with path.open("rb") as handle:
-        offset = id3v2_size(handle.read(10))
-        handle.seek(offset)
-        data = handle.read(4096)
+@dataclass(frozen=True, slots=True)
+class FrameHeader:
+    sample_rate: int
+    length: int
+    samples_per_frame: int
+
+
+def frame_header(data: bytes) -> FrameHeader | None:
+    """The MPEG Layer III frame header at the start of ``data``, or None if there is none."""
     if len(data) < 4 or data[0] != 0xFF or data[1] & 0xE0 != 0xE0:
         return None
     version, layer = (data[1] >> 3) & 3, (data[1] >> 1) & 3
@@ -67,7 +70,34 @@ def first_frame(path: Path) -> FirstFrame | None:
     mpeg1 = version == 3
     kbps, rate = _L3_KBPS[mpeg1][bitrate_index], _MPEG_RATES[version][rate_index]
     length = (144_000 if mpeg1 else 72_000) * kbps // rate + padding
-    return FirstFrame(offset, length, 1152 if mpeg1 else 576, _stated_frames(data[:length]))
+    return FrameHeader(rate, length, 1152 if mpeg1 else 576)
+
+
+def first_frame(path: Path) -> FirstFrame | None:
+    """The first MPEG Layer III frame after the ID3v2 tag, or None if there is none."""
+    with path.open("rb") as handle:
+        offset = id3v2_size(handle.read(10))
+        handle.seek(offset)
+        data = handle.read(4096)
+    header = frame_header(data)
+    if header is None:
+        return None
+    return FirstFrame(offset, header.length, header.samples_per_frame,
+                      _stated_frames(data[:header.length]))
+
+
+def sample_rates(path: Path) -> set[int]:
+    """Every sample rate the file's chain of frames uses (a proper MP3 has one).
+
+    Walks frame header to frame header; stops where the chain breaks (a trailing tag).
+    """
+    data = path.read_bytes()
+    position = id3v2_size(data[:10])
+    rates: set[int] = set()
+    while (header := frame_header(data[position:position + 4])) is not None:
+        rates.add(header.sample_rate)
+        position += header.length
+    return rates
 
 
 def _stated_frames(frame: bytes) -> int | None:
