@@ -11,7 +11,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +23,7 @@ from tests.support.converters import Supervisor, holder_pid
 from tests.support.faultproxy import Faults, fault_proxy
 from tests.support.figures import FigureBook
 from tests.support.jobs import new_owner, uploaded_job
-from tests.support.stack import start_converter
+from tests.support.stack import start_converter, wait_for
 from vmp3.errors import Unavailable
 from vmp3.jobs import ConvertMessage, Job, Status
 from vmp3.services import conversion, records, uploads
@@ -31,15 +31,6 @@ from vmp3.services.context import ServiceContext
 
 pytestmark = pytest.mark.e2e
 SECTION = "Reliability"
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def submit(ctx: ServiceContext, source: Path, count: int, owner: str | None = None) -> list[Job]:

@@ -6,14 +6,13 @@ import base64
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.support import media, services
 from tests.support.jobs import new_owner, uploaded_job
-from tests.support.stack import start_converter
+from tests.support.stack import start_converter, wait_for
 from vmp3 import lambdas
 from vmp3.errors import BadRequest, NotMedia, SourceMissing, Unavailable, Vmp3Error
 from vmp3.jobs import ConvertMessage, Job, Status
@@ -121,7 +120,8 @@ def test_converter_killed_mid_job_is_redelivered_and_completes_once(
     job = uploaded_job(fresh_ctx, source, quality=0)
     uploads.start_job(fresh_ctx, job)
     victim = start_converter(fresh_ctx)
-    _wait_for(lambda: records.get_owned(fresh_ctx, job.id, job.owner).status == Status.RUNNING)
+    wait_for(lambda: records.get_owned(fresh_ctx, job.id, job.owner).status == Status.RUNNING,
+             30, "the job to run")
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     assert not fresh_ctx.objects.exists(job.output_key)
@@ -130,15 +130,6 @@ def test_converter_killed_mid_job_is_redelivered_and_completes_once(
     assert stored.status == Status.DONE
     assert (depth(fresh_ctx), depth(fresh_ctx, dead=True)) == (0, 0)
     assert list(Path(str(fresh_ctx.settings.work_dir)).glob(f"vmp3-job-{job.id}-*")) == []
-
-
-def _wait_for(condition: object, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def test_lambda_handlers_for_s3_events_and_rmq_batches(fresh_ctx: ServiceContext,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pika
@@ -19,11 +18,7 @@ STATE_DIR = Path(__file__).resolve().parents[2] / ".vmp3"
 
 
 def _port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
+    return stack.port_open("127.0.0.1", port)
 
 
 def redis_up() -> bool:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
 
 from vmp3.local.gateway import LocalGateway, UsagePlan, function_handlers
+from vmp3.local.stack import free_port
 from vmp3.services.context import ServiceContext
 
 
@@ -31,11 +31,13 @@ def random_keys(*owners: str) -> dict[str, str]:
     return {f"key-{uuid.uuid4().hex}": owner for owner in owners}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def worker_env(ctx: ServiceContext) -> dict[str, str]:

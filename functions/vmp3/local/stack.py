@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -85,10 +86,10 @@ def free_port() -> int:
         return port
 
 
-def wait_until(check: object, what: str, timeout_s: float = READY_TIMEOUT_S) -> None:
+def wait_until(check: Callable[[], bool], what: str, timeout_s: float = READY_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if callable(check) and check():
+        if check():
             return
         time.sleep(0.5)
     raise Unavailable(f"{what} did not become ready within {timeout_s:.0f} s")
